@@ -1,0 +1,3 @@
+pub mod copy_button;
+pub mod layout;
+pub mod theme;

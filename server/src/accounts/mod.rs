@@ -1,0 +1,292 @@
+//! Organisations, dashboard users, their REST credentials and their sign-in sessions: the rules.
+
+pub mod throttle;
+
+use crate::secrets::{generated_password, object_id, random_hex, sha256_hex};
+use crate::store::{now, NewUser, OrgRow, Store, StoreError, UserRow};
+use app::model::validate_password;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use throttle::SignInThrottle;
+
+/// How long a dashboard session lasts.
+pub const SESSION_TTL_SECS: i64 = 12 * 3600;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("{field}: {message}")]
+    Invalid { field: &'static str, message: String },
+    #[error("Organisation '{0}' does not exist")]
+    UnknownOrg(String),
+    #[error("User email already exists")]
+    EmailTaken,
+    #[error("not found")]
+    NotFound,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("password hashing failed")]
+    Hashing,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    #[error("Wrong email or password")]
+    Invalid,
+    #[error("Too many failed sign-in attempts; try again in {} seconds", .0.as_secs().max(1))]
+    Throttled(Duration),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A new dashboard user, as the Admin API (Tyk's `User` object) or the CLI describes it.
+#[derive(Debug, Default, Deserialize)]
+pub struct NewUserRequest {
+    #[serde(default)]
+    pub email_address: String,
+    #[serde(default)]
+    pub first_name: String,
+    #[serde(default)]
+    pub last_name: String,
+    #[serde(default)]
+    pub org_id: String,
+    pub password: Option<String>,
+    pub active: Option<bool>,
+}
+
+#[derive(Clone)]
+pub struct Accounts {
+    store: Store,
+    bcrypt_cost: u32,
+    throttle: Arc<SignInThrottle>,
+    /// A real bcrypt hash to verify against when the email is unknown, so that the answer takes
+    /// as long as for a known email and does not reveal which emails exist.
+    decoy_hash: Arc<String>,
+}
+
+impl Accounts {
+    pub fn new(store: Store, bcrypt_cost: u32) -> Self {
+        let decoy_hash = bcrypt::hash(random_hex(16), bcrypt_cost).unwrap_or_default();
+        Self { store, bcrypt_cost, throttle: Arc::default(), decoy_hash: Arc::new(decoy_hash) }
+    }
+
+    // ---- organisations ----
+
+    /// Creates an organisation from Tyk's OrganisationDocument. `owner_name` is required; the
+    /// rest of the document is kept as sent. The id is always generated.
+    pub async fn create_org(&self, document: Value) -> Result<OrgRow, AccountError> {
+        let Value::Object(mut doc) = document else {
+            return Err(invalid("body", "must be a JSON object (an OrganisationDocument)"));
+        };
+        doc.remove("id");
+        let owner_name = match doc.get("owner_name") {
+            Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_owned(),
+            Some(Value::String(_)) | None => return Err(invalid("owner_name", "is required")),
+            Some(_) => return Err(invalid("owner_name", "must be a string")),
+        };
+        let org = OrgRow {
+            id: object_id(),
+            owner_name,
+            document: Value::Object(doc).to_string(),
+            created_at: now(),
+        };
+        self.store.insert_org(&org).await?;
+        tracing::info!(org_id = %org.id, "organisation created");
+        Ok(org)
+    }
+
+    pub async fn org(&self, id: &str) -> Result<OrgRow, AccountError> {
+        self.store.org(id).await?.ok_or(AccountError::NotFound)
+    }
+
+    pub async fn orgs(&self) -> Result<Vec<OrgRow>, AccountError> {
+        Ok(self.store.orgs().await?)
+    }
+
+    // ---- users and credentials ----
+
+    /// Creates a user and returns it with its REST credential, in clear this once.
+    pub async fn create_user(&self, req: NewUserRequest) -> Result<(UserRow, String), AccountError> {
+        let email = normalise_email(&req.email_address)?;
+        if req.org_id.is_empty() {
+            return Err(invalid("org_id", "is required"));
+        }
+        if self.store.org(&req.org_id).await?.is_none() {
+            return Err(AccountError::UnknownOrg(req.org_id));
+        }
+        let password_hash = match &req.password {
+            Some(p) => {
+                validate_password(p).map_err(|m| invalid("password", &m))?;
+                Some(self.hash_password(p.clone()).await?)
+            }
+            None => None,
+        };
+        let credential = random_hex(16);
+        let user = NewUser {
+            id: object_id(),
+            org_id: req.org_id,
+            email,
+            first_name: req.first_name.trim().to_owned(),
+            last_name: req.last_name.trim().to_owned(),
+            password_hash,
+            credential_hash: sha256_hex(&credential),
+            credential_hint: hint(&credential),
+            active: req.active.unwrap_or(true),
+            created_at: now(),
+        };
+        match self.store.insert_user(&user).await {
+            Err(StoreError::Conflict) => return Err(AccountError::EmailTaken),
+            other => other?,
+        }
+        tracing::info!(user_id = %user.id, org_id = %user.org_id, "user created");
+        let row = self.store.user(&user.id).await?.ok_or(AccountError::NotFound)?;
+        Ok((row, credential))
+    }
+
+    pub async fn user(&self, id: &str) -> Result<UserRow, AccountError> {
+        self.store.user(id).await?.ok_or(AccountError::NotFound)
+    }
+
+    pub async fn users(&self, org_id: Option<&str>) -> Result<Vec<UserRow>, AccountError> {
+        Ok(self.store.users(org_id).await?)
+    }
+
+    /// The active user a REST credential belongs to.
+    pub async fn user_by_credential(&self, credential: &str) -> Result<Option<UserRow>, AccountError> {
+        if credential.is_empty() {
+            return Ok(None);
+        }
+        let user = self.store.user_by_credential(&sha256_hex(credential)).await?;
+        Ok(user.filter(|u| u.active))
+    }
+
+    /// Replaces a user's REST credential; the old one stops working at once.
+    pub async fn regenerate_credential(&self, user_id: &str) -> Result<String, AccountError> {
+        let credential = random_hex(16);
+        if !self.store.set_credential(user_id, &sha256_hex(&credential), &hint(&credential)).await? {
+            return Err(AccountError::NotFound);
+        }
+        tracing::info!(%user_id, "REST credential regenerated");
+        Ok(credential)
+    }
+
+    // ---- sign-in ----
+
+    /// Checks an email and password; on success opens a session and returns its token.
+    pub async fn sign_in(&self, email: &str, password: &str, client: IpAddr) -> Result<(String, UserRow), SignInError> {
+        let email = email.trim().to_lowercase();
+        self.throttle.check(&email, client).map_err(SignInError::Throttled)?;
+        let user = self.store.user_by_email(&email).await?;
+        let hash = user
+            .as_ref()
+            .and_then(|u| u.password_hash.clone())
+            .unwrap_or_else(|| self.decoy_hash.as_ref().clone());
+        let password = password.to_owned();
+        let matches = tokio::task::spawn_blocking(move || bcrypt::verify(password, &hash).unwrap_or(false))
+            .await
+            .unwrap_or(false);
+        let user = match user {
+            Some(u) if matches && u.active && u.password_hash.is_some() => u,
+            _ => {
+                self.throttle.record_failure(&email, client);
+                tracing::info!(%client, "failed sign-in");
+                return Err(SignInError::Invalid);
+            }
+        };
+        self.throttle.record_success(&email);
+        let token = random_hex(32);
+        let at = now();
+        self.store.insert_session(&sha256_hex(&token), &user.id, at, at + SESSION_TTL_SECS).await?;
+        self.store.touch_login(&user.id, at).await?;
+        Ok((token, user))
+    }
+
+    /// The user behind a session cookie, while the session lasts.
+    pub async fn session_user(&self, token: &str) -> Result<Option<UserRow>, AccountError> {
+        let user = self.store.session_user(&sha256_hex(token), now()).await?;
+        Ok(user.filter(|u| u.active))
+    }
+
+    pub async fn sign_out(&self, token: &str) -> Result<(), AccountError> {
+        Ok(self.store.delete_session(&sha256_hex(token)).await?)
+    }
+
+    // ---- first start ----
+
+    /// On an empty database, creates a first organisation and an admin user. Returns the
+    /// email and the password to print when it created them.
+    pub async fn bootstrap(&self, email: &str, password: Option<&str>) -> Result<Option<(String, String)>, AccountError> {
+        if self.store.count_orgs().await? > 0 {
+            return Ok(None);
+        }
+        let org = self.create_org(serde_json::json!({ "owner_name": "Default organisation" })).await?;
+        let password = password.map(str::to_owned).unwrap_or_else(generated_password);
+        let (user, _credential) = self
+            .create_user(NewUserRequest {
+                email_address: email.to_owned(),
+                first_name: "Admin".into(),
+                org_id: org.id,
+                password: Some(password.clone()),
+                ..Default::default()
+            })
+            .await?;
+        Ok(Some((user.email, password)))
+    }
+
+    async fn hash_password(&self, password: String) -> Result<String, AccountError> {
+        let cost = self.bcrypt_cost;
+        tokio::task::spawn_blocking(move || bcrypt::hash(password, cost))
+            .await
+            .map_err(|_| AccountError::Hashing)?
+            .map_err(|_| AccountError::Hashing)
+    }
+}
+
+/// The organisation as Tyk's Admin API shows it: the stored document with its id.
+pub fn org_document(org: &OrgRow) -> Value {
+    let mut doc = serde_json::from_str::<Map<String, Value>>(&org.document).unwrap_or_default();
+    doc.insert("id".into(), Value::String(org.id.clone()));
+    doc.entry("owner_name").or_insert_with(|| Value::String(org.owner_name.clone()));
+    doc.entry("apis").or_insert_with(|| Value::Array(vec![]));
+    Value::Object(doc)
+}
+
+fn invalid(field: &'static str, message: &str) -> AccountError {
+    AccountError::Invalid { field, message: message.to_owned() }
+}
+
+/// The last characters of a credential, enough to recognise it and useless to an attacker.
+fn hint(credential: &str) -> String {
+    credential[credential.len().saturating_sub(4)..].to_owned()
+}
+
+fn normalise_email(email: &str) -> Result<String, AccountError> {
+    let email = email.trim().to_lowercase();
+    if email.is_empty() {
+        return Err(invalid("email_address", "is required"));
+    }
+    let valid = email.len() <= 254
+        && !email.chars().any(char::is_whitespace)
+        && matches!(email.split_once('@'), Some((local, domain)) if !local.is_empty() && (domain.contains('.') || domain == "localhost"));
+    if !valid {
+        return Err(invalid("email_address", "is not a valid email address"));
+    }
+    Ok(email)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails() {
+        assert_eq!(normalise_email(" Ann@Example.org ").unwrap(), "ann@example.org");
+        assert!(normalise_email("ann").is_err());
+        assert!(normalise_email("@example.org").is_err());
+        assert!(normalise_email("a b@example.org").is_err());
+        assert!(normalise_email("").is_err());
+        assert!(normalise_email("@localhost").is_err());
+    }
+}

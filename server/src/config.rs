@@ -1,0 +1,177 @@
+//! One configuration, read from flags and `PORTCULLIS_*` variables (clap does both), checked
+//! before anything starts so that a mistake is reported with what to change.
+
+use clap::Args;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+#[derive(Args, Clone, Debug)]
+pub struct Config {
+    /// Address of the dashboard and the REST APIs.
+    #[arg(long, env = "PORTCULLIS_LISTEN", default_value = "127.0.0.1:3000")]
+    pub listen: SocketAddr,
+
+    /// Address of the gateway that enforces keys and proxies to your APIs.
+    #[arg(long, env = "PORTCULLIS_GATEWAY_LISTEN", default_value = "127.0.0.1:8080")]
+    pub gateway_listen: SocketAddr,
+
+    /// `sqlite://PATH` or `postgres://…`. Defaults to an SQLite file in the data folder.
+    #[arg(long, env = "PORTCULLIS_DATABASE_URL")]
+    pub database_url: Option<DatabaseUrl>,
+
+    /// Folder for the embedded database and other local state.
+    #[arg(long, env = "PORTCULLIS_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+
+    /// Redis for cluster-wide counters (`redis://…`).
+    #[arg(long, env = "PORTCULLIS_REDIS_URL")]
+    pub redis_url: Option<String>,
+
+    /// Enables `/admin` (Tyk's Dashboard Admin API) with this `Admin-Auth` secret.
+    #[arg(long, env = "PORTCULLIS_ADMIN_SECRET", hide_env_values = true)]
+    pub admin_secret: Option<Secret>,
+
+    /// Enables `/tyk` (Tyk's Gateway API) with this `X-Tyk-Authorization` secret.
+    #[arg(long, env = "PORTCULLIS_GATEWAY_SECRET", hide_env_values = true)]
+    pub gateway_secret: Option<Secret>,
+
+    /// Email of the first admin, created on an empty database.
+    #[arg(long, env = "PORTCULLIS_ADMIN_EMAIL", default_value = "admin@portcullis.local")]
+    pub admin_email: String,
+
+    /// Password of the first admin; generated and printed when unset.
+    #[arg(long, env = "PORTCULLIS_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<Secret>,
+
+    /// bcrypt cost for dashboard passwords (4–31; each step doubles the work).
+    #[arg(long, env = "PORTCULLIS_BCRYPT_COST", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(4..=31))]
+    pub bcrypt_cost: u32,
+
+    /// Mark the session cookie `Secure` (set this when the dashboard is served over HTTPS).
+    #[arg(long, env = "PORTCULLIS_SECURE_COOKIES", default_value_t = false)]
+    pub secure_cookies: bool,
+}
+
+impl Config {
+    /// The database to use: the configured URL, or the SQLite file in the data folder.
+    pub fn database(&self) -> DatabaseUrl {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| DatabaseUrl::Sqlite(self.data_dir.join("portcullis.db")))
+    }
+}
+
+/// Where the data lives. Parsing says exactly what is wrong with a bad URL.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl FromStr for DatabaseUrl {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if let Some(path) = s.strip_prefix("sqlite://").or_else(|| s.strip_prefix("sqlite:")) {
+            let path = path.split('?').next().unwrap_or_default();
+            if path.is_empty() {
+                return Err("sqlite URL needs a file path, e.g. sqlite://data/portcullis.db".into());
+            }
+            return Ok(Self::Sqlite(PathBuf::from(path)));
+        }
+        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            let url = url::Url::parse(s).map_err(|e| format!("invalid PostgreSQL URL: {e}"))?;
+            if url.host_str().is_none() {
+                return Err("PostgreSQL URL needs a host, e.g. postgres://postgres@127.0.0.1:5432/portcullis".into());
+            }
+            return Ok(Self::Postgres(s.to_owned()));
+        }
+        Err(format!(
+            "unsupported database URL '{}': use sqlite://PATH or postgres://USER@HOST:PORT/DB",
+            redact_url(s)
+        ))
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sqlite(p) => write!(f, "sqlite://{}", p.display()),
+            Self::Postgres(u) => write!(f, "{}", redact_url(u)),
+        }
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+/// A URL with any password replaced, for messages and logs.
+fn redact_url(s: &str) -> String {
+    match url::Url::parse(s) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        Ok(u) => u.to_string(),
+        Err(_) => s.split('@').next_back().unwrap_or_default().to_owned(),
+    }
+}
+
+/// A value that must never be printed: Debug shows only that it is set.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for Secret {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.is_empty() {
+            return Err("must not be empty".into());
+        }
+        Ok(Self(s.to_owned()))
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_database_urls() {
+        assert_eq!(
+            "sqlite://data/x.db".parse::<DatabaseUrl>().unwrap(),
+            DatabaseUrl::Sqlite("data/x.db".into())
+        );
+        assert!(matches!(
+            "postgres://postgres@127.0.0.1:5432/db".parse::<DatabaseUrl>().unwrap(),
+            DatabaseUrl::Postgres(_)
+        ));
+        let err = "mysql://root:hunter2@localhost/db".parse::<DatabaseUrl>().unwrap_err();
+        assert!(err.contains("sqlite://PATH"), "{err}");
+        assert!(!err.contains("hunter2"), "password leaked: {err}");
+        assert!("sqlite://".parse::<DatabaseUrl>().is_err());
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let s: Secret = "hunter2".parse().unwrap();
+        assert_eq!(format!("{s:?}"), "Secret(***)");
+    }
+}

@@ -1,0 +1,13 @@
+//! The Portcullis server: storage, the services that hold the rules, and the three ways in
+//! (the dashboard, the REST APIs, the gateway). See DESIGN.md for the picture.
+
+pub mod accounts;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod rest;
+pub mod secrets;
+pub mod startup;
+pub mod state;
+pub mod store;
+pub mod web;

@@ -1,0 +1,69 @@
+//! Tyk's Dashboard Admin API: organisations and users, behind the `Admin-Auth` secret.
+
+use super::error::DashboardError;
+use super::json::JsonBody;
+use super::{ok_message, user_json};
+use crate::accounts::{org_document, NewUserRequest};
+use crate::auth::Admin;
+use crate::state::AppState;
+use axum::extract::{Path, Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/organisations", get(list_orgs).post(create_org))
+        .route("/admin/organisations/{org_id}", get(get_org))
+        .route("/admin/users", get(list_users).post(create_user))
+        .route("/admin/users/{user_id}", get(get_user))
+}
+
+async fn create_org(_: Admin, State(s): State<AppState>, JsonBody(doc): JsonBody<Value>) -> Result<Json<Value>, DashboardError> {
+    let org = s.accounts.create_org(doc).await?;
+    Ok(ok_message("Org created", Value::String(org.id)))
+}
+
+async fn list_orgs(_: Admin, State(s): State<AppState>) -> Result<Json<Value>, DashboardError> {
+    let orgs: Vec<Value> = s.accounts.orgs().await?.iter().map(org_document).collect();
+    Ok(Json(json!({ "organisations": orgs, "pages": 0 })))
+}
+
+async fn get_org(_: Admin, State(s): State<AppState>, Path(org_id): Path<String>) -> Result<Json<Value>, DashboardError> {
+    match s.accounts.org(&org_id).await {
+        Ok(org) => Ok(Json(org_document(&org))),
+        Err(crate::accounts::AccountError::NotFound) => Err(DashboardError::NotFound("Could not retrieve org detail".into())),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Creates a user and answers as Tyk does: the new access key in `Message` and in
+/// `Meta.access_key`. It is the only time the key is shown.
+async fn create_user(_: Admin, State(s): State<AppState>, JsonBody(req): JsonBody<NewUserRequest>) -> Result<Json<Value>, DashboardError> {
+    let (user, credential) = s.accounts.create_user(req).await?;
+    Ok(ok_message(credential.clone(), user_json(&user, Some(&credential))))
+}
+
+#[derive(Deserialize)]
+struct UserFilter {
+    org_id: Option<String>,
+}
+
+async fn list_users(_: Admin, State(s): State<AppState>, Query(f): Query<UserFilter>) -> Result<Json<Value>, DashboardError> {
+    if let Some(org) = &f.org_id {
+        if s.accounts.org(org).await.is_err() {
+            return Err(DashboardError::NotFound(format!("Organisation '{org}' does not exist")));
+        }
+    }
+    let users: Vec<Value> = s.accounts.users(f.org_id.as_deref()).await?.iter().map(|u| user_json(u, None)).collect();
+    Ok(Json(json!({ "users": users, "pages": 0 })))
+}
+
+async fn get_user(_: Admin, State(s): State<AppState>, Path(user_id): Path<String>) -> Result<Json<Value>, DashboardError> {
+    match s.accounts.user(&user_id).await {
+        Ok(u) => Ok(Json(user_json(&u, None))),
+        Err(crate::accounts::AccountError::NotFound) => Err(DashboardError::NotFound("Could not retrieve user detail".into())),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,64 @@
+//! A JSON body extractor whose errors name the field that was wrong, in our error envelope.
+
+use super::error::DashboardError;
+use axum::extract::{FromRequest, Request};
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = DashboardError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                DashboardError::TooLarge
+            } else {
+                DashboardError::Malformed(format!("could not read the body: {}", e.body_text()))
+            }
+        })?;
+        parse(&bytes).map(JsonBody)
+    }
+}
+
+/// Parses JSON, reporting the path of the offending field (`access_rights.x.versions[0]`).
+pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DashboardError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(DashboardError::Malformed("the body is empty; send a JSON object".into()));
+    }
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if path == "." || inner.is_syntax() || inner.is_eof() {
+            DashboardError::Malformed(inner.to_string())
+        } else {
+            DashboardError::Malformed(format!("field `{path}`: {inner}"))
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct T {
+        rate: f64,
+        #[serde(default)]
+        tags: Vec<String>,
+    }
+
+    #[test]
+    fn names_the_field() {
+        let err = parse::<T>(br#"{"rate": "fast"}"#).unwrap_err().to_string();
+        assert!(err.contains("field `rate`"), "{err}");
+        let err = parse::<T>(br#"{"rate": 1, "tags": [1]}"#).unwrap_err().to_string();
+        assert!(err.contains("tags[0]"), "{err}");
+        let err = parse::<T>(b"{not json").unwrap_err().to_string();
+        assert!(err.starts_with("Request body malformed"), "{err}");
+        assert!(parse::<T>(b"").is_err());
+    }
+}

@@ -1,0 +1,158 @@
+//! Builds the application from a `Config`: checks, storage, listeners, routers. Tests use the
+//! same `Application::build` with port 0.
+
+use crate::accounts::Accounts;
+use crate::config::{Config, DatabaseUrl};
+use crate::state::AppState;
+use crate::store::{Store, StoreError};
+use crate::{rest, web};
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::{Json, Router};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("the data folder {path} is not writable ({source}); set PORTCULLIS_DATA_DIR to a folder Portcullis may write to")]
+    DataDir { path: PathBuf, source: std::io::Error },
+    #[error("cannot open the database {url}: {source}; check PORTCULLIS_DATABASE_URL")]
+    Database { url: DatabaseUrl, source: StoreError },
+    #[error("cannot listen on {addr} ({var}): {source}; stop the other process or choose another address")]
+    Listen { addr: SocketAddr, var: &'static str, source: std::io::Error },
+    #[error("cannot read the Leptos site configuration: {0}")]
+    Site(String),
+    #[error(transparent)]
+    Account(#[from] crate::accounts::AccountError),
+    #[error("server error: {0}")]
+    Serve(#[from] std::io::Error),
+}
+
+/// Opens the database, creating the SQLite folder if needed, and applies the migrations.
+pub async fn open_store(config: &Config) -> Result<Store, StartError> {
+    let url = config.database();
+    if let DatabaseUrl::Sqlite(path) = &url {
+        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        ensure_writable(dir)?;
+    }
+    let db_err = |source| StartError::Database { url: url.clone(), source };
+    let store = Store::connect(&url).await.map_err(db_err)?;
+    store.migrate().await.map_err(db_err)?;
+    Ok(store)
+}
+
+fn ensure_writable(dir: &Path) -> Result<(), StartError> {
+    let err = |source| StartError::DataDir { path: dir.to_owned(), source };
+    std::fs::create_dir_all(dir).map_err(err)?;
+    let probe = dir.join(".portcullis-write-test");
+    std::fs::write(&probe, b"ok").map_err(err)?;
+    let _ = std::fs::remove_file(probe);
+    Ok(())
+}
+
+pub struct Application {
+    api: TcpListener,
+    gateway: TcpListener,
+    router: Router,
+    gateway_router: Router,
+    pub state: AppState,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> Result<Self, StartError> {
+        let store = open_store(&config).await?;
+        let accounts = Accounts::new(store.clone(), config.bcrypt_cost);
+        if let Some((email, password)) =
+            accounts.bootstrap(&config.admin_email, config.admin_password.as_ref().map(|s| s.expose())).await?
+        {
+            let shown = if config.admin_password.is_some() { "(from PORTCULLIS_ADMIN_PASSWORD)".to_owned() } else { password };
+            println!("Created the first organisation and its admin. Sign in at http://{} as {email} with password {shown}", config.listen);
+        }
+
+        let api = bind(config.listen, "PORTCULLIS_LISTEN").await?;
+        let gateway = bind(config.gateway_listen, "PORTCULLIS_GATEWAY_LISTEN").await?;
+
+        let state = AppState { config: Arc::new(config), store, accounts, leptos: leptos_options()? };
+        let router = Router::new()
+            .merge(rest::router())
+            .layer(DefaultBodyLimit::max(rest::MAX_BODY_BYTES))
+            .merge(web::router(&state))
+            .with_state(state.clone());
+        let gateway_router = Router::new().fallback(gateway_not_found);
+        Ok(Self { api, gateway, router, gateway_router, state })
+    }
+
+    pub fn api_addr(&self) -> SocketAddr {
+        self.api.local_addr().expect("bound listener has an address")
+    }
+
+    pub fn gateway_addr(&self) -> SocketAddr {
+        self.gateway.local_addr().expect("bound listener has an address")
+    }
+
+    /// Serves both listeners until `shutdown` completes, then finishes in-flight requests.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartError> {
+        tracing::info!(dashboard = %self.api_addr(), gateway = %self.gateway_addr(), "Portcullis is listening");
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        };
+        let api = axum::serve(self.api, self.router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(wait(rx.clone()));
+        let gateway = axum::serve(self.gateway, self.gateway_router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(wait(rx));
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = tx.send(true);
+        });
+        let (a, g) = tokio::join!(api.into_future(), gateway.into_future());
+        a?;
+        g?;
+        self.state.store.close().await;
+        Ok(())
+    }
+}
+
+async fn bind(addr: SocketAddr, var: &'static str) -> Result<TcpListener, StartError> {
+    TcpListener::bind(addr).await.map_err(|source| StartError::Listen { addr, var, source })
+}
+
+/// Where the dashboard's built assets are: `LEPTOS_SITE_ROOT`, else `target/site` under the
+/// working directory, else the `site` folder beside the binary's profile folder (so the
+/// binary works from anywhere inside the repository's `target`).
+fn leptos_options() -> Result<leptos::config::LeptosOptions, StartError> {
+    let mut options = leptos::config::get_configuration(None)
+        .map_err(|e| StartError::Site(e.to_string()))?
+        .leptos_options;
+    if std::env::var_os("LEPTOS_SITE_ROOT").is_none() && !Path::new(options.site_root.as_ref()).exists() {
+        let beside_binary = std::env::current_exe().ok().and_then(|exe| Some(exe.parent()?.parent()?.join("site")));
+        if let Some(site) = beside_binary.filter(|p| p.exists()) {
+            options.site_root = site.to_string_lossy().into_owned().into();
+        }
+    }
+    Ok(options)
+}
+
+/// The gateway enforces keys once APIs can be registered; until then nothing is served here.
+async fn gateway_not_found() -> (StatusCode, Json<serde_json::Value>) {
+    (StatusCode::NOT_FOUND, Json(serde_json::json!({ "error": "No API is registered at this path" })))
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

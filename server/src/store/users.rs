@@ -1,0 +1,128 @@
+use super::{Store, StoreError};
+use sqlx::Row;
+
+#[derive(Clone, Debug)]
+pub struct UserRow {
+    pub id: String,
+    pub org_id: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub password_hash: Option<String>,
+    pub credential_hint: String,
+    pub active: bool,
+    pub created_at: i64,
+    pub password_updated: Option<i64>,
+    pub last_login: Option<i64>,
+}
+
+pub struct NewUser {
+    pub id: String,
+    pub org_id: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub password_hash: Option<String>,
+    pub credential_hash: String,
+    pub credential_hint: String,
+    pub active: bool,
+    pub created_at: i64,
+}
+
+const COLUMNS: &str = "id, org_id, email, first_name, last_name, password_hash, credential_hint, \
+                       active, created_at, password_updated, last_login";
+
+fn from_row(row: sqlx::any::AnyRow) -> Result<UserRow, sqlx::Error> {
+    Ok(UserRow {
+        id: row.try_get("id")?,
+        org_id: row.try_get("org_id")?,
+        email: row.try_get("email")?,
+        first_name: row.try_get("first_name")?,
+        last_name: row.try_get("last_name")?,
+        password_hash: row.try_get("password_hash")?,
+        credential_hint: row.try_get("credential_hint")?,
+        active: row.try_get::<i64, _>("active")? != 0,
+        created_at: row.try_get("created_at")?,
+        password_updated: row.try_get("password_updated")?,
+        last_login: row.try_get("last_login")?,
+    })
+}
+
+impl Store {
+    pub async fn insert_user(&self, u: &NewUser) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO users (id, org_id, email, first_name, last_name, password_hash, credential_hash, \
+             credential_hint, active, created_at, password_updated) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(&u.id)
+        .bind(&u.org_id)
+        .bind(&u.email)
+        .bind(&u.first_name)
+        .bind(&u.last_name)
+        .bind(&u.password_hash)
+        .bind(&u.credential_hash)
+        .bind(&u.credential_hint)
+        .bind(u.active as i64)
+        .bind(u.created_at)
+        .bind(u.password_hash.as_ref().map(|_| u.created_at))
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::from_write)?;
+        Ok(())
+    }
+
+    async fn user_where(&self, clause: &str, value: &str) -> Result<Option<UserRow>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM users WHERE {clause} = $1");
+        let row = sqlx::query(&sql).bind(value).fetch_optional(&self.pool).await?;
+        Ok(row.map(from_row).transpose()?)
+    }
+
+    pub async fn user(&self, id: &str) -> Result<Option<UserRow>, StoreError> {
+        self.user_where("id", id).await
+    }
+
+    pub async fn user_by_email(&self, email: &str) -> Result<Option<UserRow>, StoreError> {
+        self.user_where("email", email).await
+    }
+
+    pub async fn user_by_credential(&self, credential_hash: &str) -> Result<Option<UserRow>, StoreError> {
+        self.user_where("credential_hash", credential_hash).await
+    }
+
+    /// Users of one organisation, or of all when `org_id` is None.
+    pub async fn users(&self, org_id: Option<&str>) -> Result<Vec<UserRow>, StoreError> {
+        let rows = match org_id {
+            Some(org) => {
+                let sql = format!("SELECT {COLUMNS} FROM users WHERE org_id = $1 ORDER BY created_at, id");
+                sqlx::query(&sql).bind(org).fetch_all(&self.pool).await?
+            }
+            None => {
+                let sql = format!("SELECT {COLUMNS} FROM users ORDER BY created_at, id");
+                sqlx::query(&sql).fetch_all(&self.pool).await?
+            }
+        };
+        Ok(rows.into_iter().map(from_row).collect::<Result<_, _>>()?)
+    }
+
+    /// Replaces the REST credential; false when there is no such user.
+    pub async fn set_credential(&self, user_id: &str, hash: &str, hint: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE users SET credential_hash = $1, credential_hint = $2 WHERE id = $3")
+            .bind(hash)
+            .bind(hint)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await
+            .map_err(StoreError::from_write)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn touch_login(&self, user_id: &str, at: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE users SET last_login = $1 WHERE id = $2")
+            .bind(at)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,57 @@
+//! The dashboard: Leptos pages rendered on the server, their server functions, the sign-in
+//! and sign-out endpoints, and the rule that pages need a signed-in user.
+
+mod backend;
+mod signin;
+
+use crate::state::AppState;
+use app::backend::{session_cookie, SharedBackend};
+use app::{shell, App};
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Router;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::sync::Arc;
+
+pub fn router(state: &AppState) -> Router<AppState> {
+    let backend: SharedBackend = Arc::new(backend::DashboardService::new(state.accounts.clone()));
+    let routes = generate_route_list(App);
+    let leptos = state.leptos.clone();
+    Router::new()
+        .leptos_routes_with_context(state, routes, move || provide_context(backend.clone()), move || shell(leptos.clone()))
+        .merge(signin::router())
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn_with_state(state.clone(), require_session))
+}
+
+/// Paths anyone may load: the sign-in page, its assets, and the endpoints that check
+/// credentials themselves.
+fn is_public(path: &str) -> bool {
+    const PREFIXES: [&str; 4] = ["/pkg/", "/auth/", "/rpc/", "/favicon"];
+    path == "/login" || PREFIXES.iter().any(|p| path.starts_with(p))
+}
+
+/// Sends a browser without a valid session to the sign-in page before any page renders.
+async fn require_session(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if is_public(req.uri().path()) {
+        return next.run(req).await;
+    }
+    let token = req
+        .headers()
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(session_cookie)
+        .map(str::to_owned);
+    let signed_in = match token {
+        Some(t) => matches!(state.accounts.session_user(&t).await, Ok(Some(_))),
+        None => false,
+    };
+    if signed_in {
+        next.run(req).await
+    } else {
+        Redirect::to("/login").into_response()
+    }
+}

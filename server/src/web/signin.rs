@@ -1,0 +1,133 @@
+//! `POST /auth/login` and `POST /auth/logout`. Browsers post the sign-in form and are
+//! redirected; scripts and tests post JSON and get JSON with a status code.
+
+use crate::accounts::{SignInError, SESSION_TTL_SECS};
+use crate::rest::{ok_message, user_json};
+use crate::state::AppState;
+use app::backend::{session_cookie, SESSION_COOKIE};
+use axum::extract::{ConnectInfo, FromRequest, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::post;
+use axum::{Form, Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+use std::net::SocketAddr;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/auth/login", post(login)).route("/auth/logout", post(logout))
+}
+
+#[derive(Deserialize, Default)]
+struct Credentials {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+/// Which door the request came through decides how to answer it.
+#[derive(Clone, Copy)]
+enum Client {
+    Browser,
+    Json,
+}
+
+async fn login(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, req: Request) -> Response {
+    let is_json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/json"));
+    let (client, creds) = if is_json {
+        match Json::<Credentials>::from_request(req, &state).await {
+            Ok(Json(c)) => (Client::Json, c),
+            Err(e) => return json_error(StatusCode::BAD_REQUEST, &format!("Request body malformed: {}", e.body_text())),
+        }
+    } else {
+        match Form::<Credentials>::from_request(req, &state).await {
+            Ok(Form(c)) => (Client::Browser, c),
+            Err(_) => (Client::Browser, Credentials::default()),
+        }
+    };
+
+    if creds.email.trim().is_empty() || creds.password.is_empty() {
+        return match client {
+            Client::Json => json_error(StatusCode::BAD_REQUEST, "email and password are required"),
+            Client::Browser => back_to_login(&[("error", "missing"), ("email", creds.email.trim())]),
+        };
+    }
+
+    match state.accounts.sign_in(&creds.email, &creds.password, peer.ip()).await {
+        Ok((token, user)) => {
+            let cookie = session_cookie_header(&token, SESSION_TTL_SECS, state.config.secure_cookies);
+            let mut response = match client {
+                Client::Json => ok_message("Signed in", user_json(&user, None)).into_response(),
+                Client::Browser => Redirect::to("/").into_response(),
+            };
+            response.headers_mut().append(header::SET_COOKIE, cookie);
+            response
+        }
+        Err(SignInError::Invalid) => match client {
+            Client::Json => json_error(StatusCode::UNAUTHORIZED, "Wrong email or password"),
+            Client::Browser => back_to_login(&[("error", "invalid"), ("email", creds.email.trim())]),
+        },
+        Err(e @ SignInError::Throttled(wait)) => {
+            let secs = wait.as_secs().max(1).to_string();
+            let mut response = match client {
+                Client::Json => json_error(StatusCode::TOO_MANY_REQUESTS, &e.to_string()),
+                Client::Browser => back_to_login(&[("error", "throttled"), ("retry", &secs), ("email", creds.email.trim())]),
+            };
+            if let Ok(v) = HeaderValue::from_str(&secs) {
+                response.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            response
+        }
+        Err(SignInError::Store(e)) => {
+            tracing::error!("sign-in: {e}");
+            json_error(StatusCode::SERVICE_UNAVAILABLE, "Sign-in is unavailable: the database did not answer")
+        }
+    }
+}
+
+async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let token = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(session_cookie);
+    if let Some(token) = token {
+        if let Err(e) = state.accounts.sign_out(token).await {
+            tracing::error!("sign-out: {e}");
+        }
+    }
+    let wants_json = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("application/json"));
+    let mut response = if wants_json {
+        ok_message("Signed out", serde_json::Value::Null).into_response()
+    } else {
+        Redirect::to("/login").into_response()
+    };
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, session_cookie_header("", 0, state.config.secure_cookies));
+    response
+}
+
+/// HttpOnly (no script can read it), SameSite=Lax (no other site can post with it).
+fn session_cookie_header(token: &str, max_age: i64, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    let value = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}");
+    HeaderValue::from_str(&value).expect("cookie is ASCII")
+}
+
+fn back_to_login(params: &[(&str, &str)]) -> Response {
+    let query = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish();
+    Redirect::to(&format!("/login?{query}")).into_response()
+}
+
+fn json_error(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({ "Status": "Error", "Message": message, "Meta": null }))).into_response()
+}

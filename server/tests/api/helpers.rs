@@ -1,0 +1,198 @@
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{json, Value};
+use server::config::{Config, DatabaseUrl, Secret};
+use server::startup::Application;
+use std::path::PathBuf;
+
+pub const ADMIN_SECRET: &str = "test-admin-secret";
+pub const ADMIN_EMAIL: &str = "admin@example.org";
+pub const ADMIN_PASSWORD: &str = "correct horse battery";
+
+#[derive(Clone, Copy, Debug)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each listed `async fn name(db: Db)` as two tests, `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() { super::$name($crate::helpers::Db::Sqlite).await }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() { super::$name($crate::helpers::Db::Postgres).await }
+        }
+    )*};
+}
+
+/// A fresh database for one test, removed when the test ends.
+enum TestDb {
+    Sqlite(PathBuf),
+    Postgres { name: String },
+}
+
+const PG_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+impl TestDb {
+    async fn create(db: Db) -> Option<(Self, DatabaseUrl)> {
+        let name = format!("portcullis_test_{}", server::secrets::random_hex(6));
+        match db {
+            Db::Sqlite => {
+                let dir = std::env::temp_dir().join(&name);
+                std::fs::create_dir_all(&dir).unwrap();
+                let url = DatabaseUrl::Sqlite(dir.join("portcullis.db"));
+                Some((TestDb::Sqlite(dir), url))
+            }
+            Db::Postgres => {
+                use sqlx::Connection;
+                let mut conn = match sqlx::PgConnection::connect(PG_ADMIN_URL).await {
+                    Ok(c) => c,
+                    Err(e) if std::env::var("CI").as_deref() != Ok("true") => {
+                        eprintln!("PostgreSQL unreachable ({e}); skipping (set CI=true to make this an error)");
+                        return None;
+                    }
+                    Err(e) => panic!("PostgreSQL is required on CI: {e}"),
+                };
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+                let url = DatabaseUrl::Postgres(format!("postgres://postgres@127.0.0.1:5432/{name}"));
+                Some((TestDb::Postgres { name }, url))
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        match self {
+            TestDb::Sqlite(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            TestDb::Postgres { name } => {
+                let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                // Drop cannot await; a short-lived runtime on its own thread does the work.
+                let _ = std::thread::spawn(move || {
+                    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+                        use sqlx::Connection;
+                        if let Ok(mut conn) = sqlx::PgConnection::connect(PG_ADMIN_URL).await {
+                            let _ = sqlx::query(&sql).execute(&mut conn).await;
+                        }
+                    })
+                })
+                .join();
+            }
+        }
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub gateway: String,
+    pub client: Client,
+    pub state: server::state::AppState,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    _db: TestDb,
+}
+
+pub fn test_config(url: DatabaseUrl) -> Config {
+    Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        gateway_listen: "127.0.0.1:0".parse().unwrap(),
+        database_url: Some(url),
+        data_dir: std::env::temp_dir(),
+        redis_url: None,
+        admin_secret: Some(ADMIN_SECRET.parse().unwrap()),
+        gateway_secret: None,
+        admin_email: ADMIN_EMAIL.into(),
+        admin_password: Some(ADMIN_PASSWORD.parse::<Secret>().unwrap()),
+        // The cheapest bcrypt cost keeps the suite quick; the code path is the same.
+        bcrypt_cost: 4,
+        secure_cookies: false,
+    }
+}
+
+/// Starts Portcullis on a fresh database; None when that database is not available here.
+pub async fn spawn_app(db: Db) -> Option<TestApp> {
+    spawn_app_with(db, |_| {}).await
+}
+
+pub async fn spawn_app_with(db: Db, adjust: impl FnOnce(&mut Config)) -> Option<TestApp> {
+    let (test_db, url) = TestDb::create(db).await?;
+    let mut config = test_config(url);
+    adjust(&mut config);
+    let app = Application::build(config).await.expect("application starts");
+    let base = format!("http://{}", app.api_addr());
+    let gateway = format!("http://{}", app.gateway_addr());
+    let state = app.state.clone();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run(async move {
+        let _ = rx.await;
+    }));
+    let client = Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    Some(TestApp { base, gateway, client, state, stop: Some(tx), _db: test_db })
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn admin_post(&self, path: &str, body: &Value) -> Response {
+        self.client.post(self.url(path)).header("Admin-Auth", ADMIN_SECRET).json(body).send().await.unwrap()
+    }
+
+    pub async fn admin_get(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).header("Admin-Auth", ADMIN_SECRET).send().await.unwrap()
+    }
+
+    /// Creates an organisation through the Admin API and returns its id.
+    pub async fn create_org(&self, name: &str) -> String {
+        let body = json_of(self.admin_post("/admin/organisations", &json!({ "owner_name": name })).await, StatusCode::OK).await;
+        body["Meta"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates a user through the Admin API; returns (user id, REST credential).
+    pub async fn create_user(&self, org_id: &str, email: &str) -> (String, String) {
+        let body = json!({ "email_address": email, "org_id": org_id, "first_name": "Test", "password": "a long password" });
+        let body = json_of(self.admin_post("/admin/users", &body).await, StatusCode::OK).await;
+        (body["Meta"]["id"].as_str().unwrap().to_owned(), body["Meta"]["access_key"].as_str().unwrap().to_owned())
+    }
+
+    pub async fn api_get(&self, path: &str, credential: &str) -> Response {
+        self.client.get(self.url(path)).header("Authorization", credential).send().await.unwrap()
+    }
+
+    pub async fn sign_in(&self, email: &str, password: &str) -> Response {
+        self.client
+            .post(self.url("/auth/login"))
+            .json(&json!({ "email": email, "password": password }))
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+/// Asserts the status and returns the JSON body (printing it when the status is wrong).
+pub async fn json_of(resp: Response, status: StatusCode) -> Value {
+    let got = resp.status();
+    let text = resp.text().await.unwrap();
+    assert_eq!(got, status, "unexpected status; body: {text}");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("body is not JSON ({e}): {text}"))
+}
+
+/// Tyk's Dashboard error envelope.
+pub fn tyk_error(message: &str) -> Value {
+    json!({ "Status": "Error", "Message": message, "Meta": null })
+}

@@ -1,0 +1,9 @@
+//! Integration tests: the real server, started in-process on port 0, spoken to over HTTP.
+//! Every test runs twice, on SQLite and on PostgreSQL (see `helpers::Db`).
+
+mod helpers;
+
+mod admin;
+mod api_auth;
+mod health;
+mod signin;
