@@ -28,7 +28,7 @@ export default defineConfig({
   projects: [{ name: "chromium" }],
   webServer: {
     // Started from the repository root so that the binary finds target/site.
-    command: `../target/debug/portcullis serve`,
+    command: "target/debug/portcullis serve",
     cwd: "..",
     url: `http://127.0.0.1:${port}/health`,
     reuseExistingServer: false,

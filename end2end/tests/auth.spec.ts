@@ -25,7 +25,7 @@ test("sign in, hydrate, see and regenerate the credential, sign out", async ({ p
   await waitForHydration(page);
   await screenshot(page, "overview");
 
-  await page.getByRole("link", { name: "Profile" }).click();
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Profile" }).click();
   await expect(page).toHaveURL(/\/profile$/);
   await expect(page.locator("#profile-email")).toHaveText(admin.email);
   const hint = (await page.locator("#credential-hint").textContent())!;

@@ -9,7 +9,7 @@ use crate::{rest, web};
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::{Json, Router};
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -64,16 +64,17 @@ pub struct Application {
 impl Application {
     pub async fn build(config: Config) -> Result<Self, StartError> {
         let store = open_store(&config).await?;
+        let api = bind(config.listen, "PORTCULLIS_LISTEN").await?;
+        let gateway = bind(config.gateway_listen, "PORTCULLIS_GATEWAY_LISTEN").await?;
+
         let accounts = Accounts::new(store.clone(), config.bcrypt_cost);
         if let Some((email, password)) =
             accounts.bootstrap(&config.admin_email, config.admin_password.as_ref().map(|s| s.expose())).await?
         {
             let shown = if config.admin_password.is_some() { "(from PORTCULLIS_ADMIN_PASSWORD)".to_owned() } else { password };
-            println!("Created the first organisation and its admin. Sign in at http://{} as {email} with password {shown}", config.listen);
+            let at = api.local_addr()?;
+            println!("Created the first organisation and its admin. Sign in at http://{at} as {email} with password {shown}");
         }
-
-        let api = bind(config.listen, "PORTCULLIS_LISTEN").await?;
-        let gateway = bind(config.gateway_listen, "PORTCULLIS_GATEWAY_LISTEN").await?;
 
         let state = AppState { config: Arc::new(config), store, accounts, leptos: leptos_options()? };
         let router = Router::new()
