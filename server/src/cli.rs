@@ -1,7 +1,7 @@
 //! The command line: `portcullis serve | migrate | org … | user …`.
 
 use crate::accounts::{Accounts, NewUserRequest};
-use crate::config::Config;
+use crate::config::{Config, StorageConfig};
 use crate::startup::{open_store, shutdown_signal, Application, StartError};
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
@@ -18,7 +18,7 @@ enum Command {
     /// Start the dashboard, the REST APIs and the gateway.
     Serve(Config),
     /// Apply the database migrations and exit.
-    Migrate(Config),
+    Migrate(StorageConfig),
     /// Manage organisations.
     #[command(subcommand)]
     Org(OrgCommand),
@@ -35,10 +35,10 @@ enum OrgCommand {
         #[arg(long)]
         name: String,
         #[command(flatten)]
-        config: Config,
+        config: StorageConfig,
     },
     /// List organisations: id and name.
-    List(Config),
+    List(StorageConfig),
 }
 
 #[derive(Subcommand)]
@@ -48,6 +48,7 @@ enum UserCommand {
         /// Id of the organisation the user belongs to (see `portcullis org list`).
         #[arg(long)]
         org: String,
+        /// The user's email: the dashboard sign-in name.
         #[arg(long)]
         email: String,
         /// Dashboard password; without it the user can only use the REST API.
@@ -58,37 +59,43 @@ enum UserCommand {
         #[arg(long, default_value = "")]
         last_name: String,
         #[command(flatten)]
-        config: Config,
+        config: StorageConfig,
     },
+}
+
+async fn accounts(config: &StorageConfig) -> Result<Accounts, StartError> {
+    Ok(Accounts::new(open_store(config).await?, config.bcrypt_cost))
 }
 
 pub async fn run() -> Result<(), StartError> {
     let cli = Cli::parse();
+    // Logs go to stderr: stdout carries what commands print for scripts (ids, credentials).
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")))
         .init();
     match cli.command {
         Command::Serve(config) => Application::build(config).await?.run(shutdown_signal()).await,
         Command::Migrate(config) => {
             open_store(&config).await?;
-            println!("Migrations applied to {}", config.database());
+            println!("Migrations applied to {}", config.database().map_err(StartError::DatabaseUrl)?);
             Ok(())
         }
         Command::Org(OrgCommand::Create { name, config }) => {
-            let accounts = Accounts::new(open_store(&config).await?, config.bcrypt_cost);
+            let accounts = accounts(&config).await?;
             let org = accounts.create_org(serde_json::json!({ "owner_name": name })).await?;
             println!("{}", org.id);
             Ok(())
         }
         Command::Org(OrgCommand::List(config)) => {
-            let accounts = Accounts::new(open_store(&config).await?, config.bcrypt_cost);
+            let accounts = accounts(&config).await?;
             for org in accounts.orgs().await? {
                 println!("{}\t{}", org.id, org.owner_name);
             }
             Ok(())
         }
         Command::User(UserCommand::Create { org, email, password, first_name, last_name, config }) => {
-            let accounts = Accounts::new(open_store(&config).await?, config.bcrypt_cost);
+            let accounts = accounts(&config).await?;
             let req = NewUserRequest { email_address: email, first_name, last_name, org_id: org, password, active: Some(true) };
             let (user, credential) = accounts.create_user(req).await?;
             println!("Created user {} ({}) in organisation {}", user.email, user.id, user.org_id);

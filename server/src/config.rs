@@ -9,6 +9,9 @@ use std::str::FromStr;
 
 #[derive(Args, Clone, Debug)]
 pub struct Config {
+    #[command(flatten)]
+    pub storage: StorageConfig,
+
     /// Address of the dashboard and the REST APIs.
     #[arg(long, env = "PORTCULLIS_LISTEN", default_value = "127.0.0.1:3000")]
     pub listen: SocketAddr,
@@ -16,14 +19,6 @@ pub struct Config {
     /// Address of the gateway that enforces keys and proxies to your APIs.
     #[arg(long, env = "PORTCULLIS_GATEWAY_LISTEN", default_value = "127.0.0.1:8080")]
     pub gateway_listen: SocketAddr,
-
-    /// `sqlite://PATH` or `postgres://…`. Defaults to an SQLite file in the data folder.
-    #[arg(long, env = "PORTCULLIS_DATABASE_URL")]
-    pub database_url: Option<DatabaseUrl>,
-
-    /// Folder for the embedded database and other local state.
-    #[arg(long, env = "PORTCULLIS_DATA_DIR", default_value = "data")]
-    pub data_dir: PathBuf,
 
     /// Redis for cluster-wide counters (`redis://…`).
     #[arg(long, env = "PORTCULLIS_REDIS_URL")]
@@ -45,22 +40,36 @@ pub struct Config {
     #[arg(long, env = "PORTCULLIS_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<Secret>,
 
-    /// bcrypt cost for dashboard passwords (4–31; each step doubles the work).
-    #[arg(long, env = "PORTCULLIS_BCRYPT_COST", default_value_t = 10,
-          value_parser = clap::value_parser!(u32).range(4..=31))]
-    pub bcrypt_cost: u32,
-
     /// Mark the session cookie `Secure` (set this when the dashboard is served over HTTPS).
     #[arg(long, env = "PORTCULLIS_SECURE_COOKIES", default_value_t = false)]
     pub secure_cookies: bool,
 }
 
-impl Config {
+/// What every command that touches the data needs: where it is, and how to hash passwords.
+#[derive(Args, Clone, Debug)]
+pub struct StorageConfig {
+    /// `sqlite://PATH` or `postgres://…`. Defaults to an SQLite file in the data folder.
+    // A String, checked by `database()`: clap would echo a bad value, password included.
+    #[arg(long, env = "PORTCULLIS_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Folder for the embedded database and other local state.
+    #[arg(long, env = "PORTCULLIS_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+
+    /// bcrypt cost for dashboard passwords (4–31; each step doubles the work).
+    #[arg(long, env = "PORTCULLIS_BCRYPT_COST", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(4..=31))]
+    pub bcrypt_cost: u32,
+}
+
+impl StorageConfig {
     /// The database to use: the configured URL, or the SQLite file in the data folder.
-    pub fn database(&self) -> DatabaseUrl {
-        self.database_url
-            .clone()
-            .unwrap_or_else(|| DatabaseUrl::Sqlite(self.data_dir.join("portcullis.db")))
+    pub fn database(&self) -> Result<DatabaseUrl, String> {
+        match &self.database_url {
+            Some(url) => url.parse(),
+            None => Ok(DatabaseUrl::Sqlite(self.data_dir.join("portcullis.db"))),
+        }
     }
 }
 

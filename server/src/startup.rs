@@ -2,7 +2,7 @@
 //! same `Application::build` with port 0.
 
 use crate::accounts::Accounts;
-use crate::config::{Config, DatabaseUrl};
+use crate::config::{Config, DatabaseUrl, StorageConfig};
 use crate::state::AppState;
 use crate::store::{Store, StoreError};
 use crate::{rest, web};
@@ -19,6 +19,8 @@ use tokio::net::TcpListener;
 pub enum StartError {
     #[error("the data folder {path} is not writable ({source}); set PORTCULLIS_DATA_DIR to a folder Portcullis may write to")]
     DataDir { path: PathBuf, source: std::io::Error },
+    #[error("PORTCULLIS_DATABASE_URL: {0}")]
+    DatabaseUrl(String),
     #[error("cannot open the database {url}: {source}; check PORTCULLIS_DATABASE_URL")]
     Database { url: DatabaseUrl, source: StoreError },
     #[error("cannot listen on {addr} ({var}): {source}; stop the other process or choose another address")]
@@ -32,8 +34,8 @@ pub enum StartError {
 }
 
 /// Opens the database, creating the SQLite folder if needed, and applies the migrations.
-pub async fn open_store(config: &Config) -> Result<Store, StartError> {
-    let url = config.database();
+pub async fn open_store(config: &StorageConfig) -> Result<Store, StartError> {
+    let url = config.database().map_err(StartError::DatabaseUrl)?;
     if let DatabaseUrl::Sqlite(path) = &url {
         let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         ensure_writable(dir)?;
@@ -63,11 +65,11 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> Result<Self, StartError> {
-        let store = open_store(&config).await?;
+        let store = open_store(&config.storage).await?;
         let api = bind(config.listen, "PORTCULLIS_LISTEN").await?;
         let gateway = bind(config.gateway_listen, "PORTCULLIS_GATEWAY_LISTEN").await?;
 
-        let accounts = Accounts::new(store.clone(), config.bcrypt_cost);
+        let accounts = Accounts::new(store.clone(), config.storage.bcrypt_cost);
         if let Some((email, password)) =
             accounts.bootstrap(&config.admin_email, config.admin_password.as_ref().map(|s| s.expose())).await?
         {

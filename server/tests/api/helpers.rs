@@ -1,6 +1,6 @@
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
-use server::config::{Config, DatabaseUrl, Secret};
+use server::config::{Config, Secret, StorageConfig};
 use server::startup::Application;
 use std::path::PathBuf;
 
@@ -36,13 +36,13 @@ enum TestDb {
 const PG_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 impl TestDb {
-    async fn create(db: Db) -> Option<(Self, DatabaseUrl)> {
+    async fn create(db: Db) -> Option<(Self, String)> {
         let name = format!("portcullis_test_{}", server::secrets::random_hex(6));
         match db {
             Db::Sqlite => {
                 let dir = std::env::temp_dir().join(&name);
                 std::fs::create_dir_all(&dir).unwrap();
-                let url = DatabaseUrl::Sqlite(dir.join("portcullis.db"));
+                let url = format!("sqlite://{}", dir.join("portcullis.db").display());
                 Some((TestDb::Sqlite(dir), url))
             }
             Db::Postgres => {
@@ -59,7 +59,7 @@ impl TestDb {
                     .execute(&mut conn)
                     .await
                     .unwrap();
-                let url = DatabaseUrl::Postgres(format!("postgres://postgres@127.0.0.1:5432/{name}"));
+                let url = format!("postgres://postgres@127.0.0.1:5432/{name}");
                 Some((TestDb::Postgres { name }, url))
             }
         }
@@ -98,19 +98,21 @@ pub struct TestApp {
     _db: TestDb,
 }
 
-pub fn test_config(url: DatabaseUrl) -> Config {
+pub fn test_config(url: String) -> Config {
     Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         gateway_listen: "127.0.0.1:0".parse().unwrap(),
-        database_url: Some(url),
-        data_dir: std::env::temp_dir(),
+        storage: StorageConfig {
+            database_url: Some(url),
+            data_dir: std::env::temp_dir(),
+            // The cheapest bcrypt cost keeps the suite quick; the code path is the same.
+            bcrypt_cost: 4,
+        },
         redis_url: None,
         admin_secret: Some(ADMIN_SECRET.parse().unwrap()),
         gateway_secret: None,
         admin_email: ADMIN_EMAIL.into(),
         admin_password: Some(ADMIN_PASSWORD.parse::<Secret>().unwrap()),
-        // The cheapest bcrypt cost keeps the suite quick; the code path is the same.
-        bcrypt_cost: 4,
         secure_cookies: false,
     }
 }

@@ -5,5 +5,6 @@ mod helpers;
 
 mod admin;
 mod api_auth;
+mod cli;
 mod health;
 mod signin;
