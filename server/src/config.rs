@@ -40,6 +40,11 @@ pub struct Config {
     #[arg(long, env = "PORTCULLIS_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<Secret>,
 
+    /// 64 hex characters that encrypt HMAC secrets at rest. Default: a key file created in the
+    /// data folder. Every node of a cluster needs the same value.
+    #[arg(long, env = "PORTCULLIS_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<Secret>,
+
     /// Mark the session cookie `Secure` (set this when the dashboard is served over HTTPS).
     #[arg(long, env = "PORTCULLIS_SECURE_COOKIES", default_value_t = false)]
     pub secure_cookies: bool,

@@ -2,12 +2,17 @@
 //! (the dashboard, the REST APIs, the gateway). See DESIGN.md for the picture.
 
 pub mod accounts;
+pub mod apis;
+pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod keys;
+pub mod policies;
 pub mod rest;
 pub mod secrets;
 pub mod startup;
 pub mod state;
 pub mod store;
+pub mod vault;
 pub mod web;

@@ -2,6 +2,8 @@
 //! same `Application::build` with port 0.
 
 use crate::accounts::Accounts;
+use crate::apis::Apis;
+use crate::audit::Audit;
 use crate::config::{Config, DatabaseUrl, StorageConfig};
 use crate::state::AppState;
 use crate::store::{Store, StoreError};
@@ -78,7 +80,9 @@ impl Application {
             println!("Created the first organisation and its admin. Sign in at http://{at} as {email} with password {shown}");
         }
 
-        let state = AppState { config: Arc::new(config), store, accounts, leptos: leptos_options()? };
+        let audit = Audit::new(store.clone());
+        let apis = Apis::new(store.clone(), audit.clone());
+        let state = AppState { config: Arc::new(config), store, accounts, apis, audit, leptos: leptos_options()? };
         let router = Router::new()
             .merge(rest::router())
             .layer(DefaultBodyLimit::max(rest::MAX_BODY_BYTES))

@@ -1,4 +1,6 @@
 use crate::accounts::Accounts;
+use crate::apis::Apis;
+use crate::audit::Audit;
 use crate::config::Config;
 use crate::store::Store;
 use axum::extract::FromRef;
@@ -11,5 +13,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub store: Store,
     pub accounts: Accounts,
+    pub apis: Apis,
+    pub audit: Audit,
     pub leptos: LeptosOptions,
 }

@@ -12,15 +12,30 @@ pub struct OrgId(String);
 #[serde(transparent)]
 pub struct UserId(String);
 
-macro_rules! hex_id {
+/// A key's SHA-256 (64 lowercase hex): how a key is stored, listed and addressed.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct KeyHash(String);
+
+impl KeyHash {
+    /// Accepts exactly 64 hex characters (any case, stored lower-case).
+    pub fn parse_hex(s: &str) -> Option<Self> {
+        (s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())).then(|| Self(s.to_ascii_lowercase()))
+    }
+}
+
+impl OrgId {
+    /// Accepts any non-empty id of printable ASCII without spaces: imports from Tyk may carry
+    /// ids we did not generate.
+    pub fn parse(s: &str) -> Option<Self> {
+        let ok = !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_graphic());
+        ok.then(|| Self(s.to_owned()))
+    }
+}
+
+macro_rules! string_id {
     ($name:ident) => {
         impl $name {
-            /// Accepts any non-empty id of printable ASCII without spaces: imports from Tyk may
-            /// carry ids we did not generate.
-            pub fn parse(s: &str) -> Option<Self> {
-                let ok = !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_graphic());
-                ok.then(|| Self(s.to_owned()))
-            }
             pub fn as_str(&self) -> &str {
                 &self.0
             }
@@ -36,5 +51,6 @@ macro_rules! hex_id {
         }
     };
 }
-hex_id!(OrgId);
-hex_id!(UserId);
+string_id!(OrgId);
+string_id!(UserId);
+string_id!(KeyHash);

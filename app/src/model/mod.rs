@@ -1,9 +1,21 @@
 //! The types shared by the server and the browser. Nothing here knows SQL, axum or Redis.
 
+pub mod api_definition;
 mod error;
 mod ids;
+pub mod policy;
+pub mod policy_merge;
+pub mod session;
 mod user;
 
 pub use error::AppError;
-pub use ids::{OrgId, UserId};
+pub use api_definition::{ApiDefinition, AuthMode};
+pub use ids::{KeyHash, OrgId, UserId};
+pub use policy::{Policy, PolicyPartitions};
+pub use policy_merge::{apply_policies, trial_expiry, MergeError};
+pub use session::{
+    APILimit, AccessDefinition, AccessSpec, BasicAuthData, Endpoint, EndpointMethod,
+    FieldAccessDefinition, FieldLimits, GraphqlType, JwtData, Monitor, RateLimit,
+    RateLimitSmoothing, SessionState,
+};
 pub use user::{validate_password, Profile, MIN_PASSWORD_LEN};

@@ -25,6 +25,8 @@ pub enum DashboardError {
     Forbidden(String),
     #[error("{0}")]
     NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
     #[error("Database unavailable; try again shortly")]
     Unavailable,
     #[error("Internal error")]
@@ -39,6 +41,7 @@ impl DashboardError {
             Self::Malformed(_) | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -79,6 +82,18 @@ impl From<AccountError> for DashboardError {
                 tracing::error!("{e}");
                 Self::Internal
             }
+        }
+    }
+}
+
+impl From<crate::apis::ApiError> for DashboardError {
+    fn from(e: crate::apis::ApiError) -> Self {
+        use crate::apis::ApiError as E;
+        match e {
+            E::Invalid { .. } => Self::BadRequest(e.to_string()),
+            E::DuplicateId | E::ListenPathTaken(_) | E::InUse(_) => Self::Conflict(e.to_string()),
+            E::NotFound => Self::NotFound(e.to_string()),
+            E::Store(s) => s.into(),
         }
     }
 }

@@ -39,6 +39,20 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DashboardError> {
     })
 }
 
+/// Reads a typed value out of already-parsed JSON; `prefix` is where it sits in the body.
+pub fn from_value<T: DeserializeOwned>(value: serde_json::Value, prefix: &str) -> Result<T, DashboardError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let at = match (prefix.is_empty(), path == ".") {
+            (true, true) => String::new(),
+            (true, false) => format!("field `{path}`: "),
+            (false, true) => format!("field `{prefix}`: "),
+            (false, false) => format!("field `{prefix}.{path}`: "),
+        };
+        DashboardError::Malformed(format!("{at}{}", e.into_inner()))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,6 +2,7 @@
 //! Dashboard Admin API (`/admin`, the `Admin-Auth` secret); plus health checks.
 
 pub mod admin;
+pub mod apis;
 pub mod error;
 pub mod health;
 pub mod json;
@@ -20,6 +21,34 @@ pub fn router() -> Router<AppState> {
         .merge(health::router())
         .merge(admin::router())
         .merge(users::router())
+        .merge(apis::router())
+}
+
+/// Items per page of Tyk's paginated lists.
+pub const PAGE_SIZE: i64 = 10;
+
+/// Tyk's `p` query parameter: pages count from 1; a negative page means everything.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct PageQuery {
+    pub p: Option<i64>,
+    #[serde(default)]
+    pub q: String,
+}
+
+impl PageQuery {
+    /// (limit, offset) for the store.
+    pub fn window(&self) -> (i64, i64) {
+        match self.p {
+            Some(p) if p < 0 => (i64::MAX, 0),
+            Some(p) => (PAGE_SIZE, (p.max(1) - 1) * PAGE_SIZE),
+            None => (PAGE_SIZE, 0),
+        }
+    }
+}
+
+/// How many pages `total` items fill.
+pub fn pages(total: i64) -> i64 {
+    (total + PAGE_SIZE - 1) / PAGE_SIZE
 }
 
 /// `{"Status":"OK","Message":…,"Meta":…}`: Tyk's success envelope.

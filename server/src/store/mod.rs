@@ -3,10 +3,18 @@
 //! Queries are written once, in the SQL both databases understand, and run through sqlx's `Any`
 //! driver; `$1`-style parameters work on both. Only the migrations differ per backend.
 
+mod apis;
+mod audit;
+mod keys;
 mod orgs;
+mod policies;
 mod sessions;
 mod users;
 
+pub use apis::{ApiConflict, ApiRow};
+pub use audit::AuditRow;
+pub use keys::{KeyFilter, KeyIndex, KeyRow};
+pub use policies::PolicyRow;
 pub use orgs::OrgRow;
 pub use users::{NewUser, UserRow};
 
@@ -25,6 +33,9 @@ pub enum StoreError {
     /// A unique constraint refused the write; the service turns this into a field error.
     #[error("already exists")]
     Conflict,
+    /// A stored document no longer parses: a bug or a hand-edited database.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
 }
 
 impl StoreError {

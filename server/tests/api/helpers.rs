@@ -113,6 +113,7 @@ pub fn test_config(url: String) -> Config {
         gateway_secret: None,
         admin_email: ADMIN_EMAIL.into(),
         admin_password: Some(ADMIN_PASSWORD.parse::<Secret>().unwrap()),
+        secret_key: Some("5e".repeat(32).parse().unwrap()),
         secure_cookies: false,
     }
 }

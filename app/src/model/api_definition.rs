@@ -1,0 +1,255 @@
+//! The part of Tyk's API definition the gateway needs. A definition posted as Tyk exports it is
+//! accepted whole: what we do not use is kept in `extra` (at each level) and returned as sent.
+
+use super::session::nullable;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ApiDefinition {
+    #[serde(deserialize_with = "nullable")]
+    pub api_id: String,
+    #[serde(deserialize_with = "nullable")]
+    pub name: String,
+    #[serde(deserialize_with = "nullable")]
+    pub slug: String,
+    #[serde(deserialize_with = "nullable")]
+    pub org_id: String,
+    /// Inactive APIs are not served by the gateway. Missing means active: a definition posted
+    /// without the flag is meant to work.
+    pub active: bool,
+    #[serde(deserialize_with = "nullable")]
+    pub proxy: Proxy,
+    #[serde(deserialize_with = "nullable")]
+    pub use_keyless: bool,
+    #[serde(deserialize_with = "nullable")]
+    pub use_basic_auth: bool,
+    #[serde(deserialize_with = "nullable")]
+    pub enable_signature_checking: bool,
+    /// Empty means every supported algorithm.
+    #[serde(deserialize_with = "nullable")]
+    pub hmac_allowed_algorithms: Vec<String>,
+    /// Milliseconds; `<= 0` turns the check off.
+    #[serde(deserialize_with = "nullable")]
+    pub hmac_allowed_clock_skew: f64,
+    #[serde(deserialize_with = "nullable")]
+    pub auth: AuthConfig,
+    #[serde(deserialize_with = "nullable")]
+    pub version_data: VersionData,
+    #[serde(deserialize_with = "nullable")]
+    pub definition: VersionDefinition,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Default for ApiDefinition {
+    fn default() -> Self {
+        Self {
+            api_id: String::new(),
+            name: String::new(),
+            slug: String::new(),
+            org_id: String::new(),
+            active: true,
+            proxy: Proxy::default(),
+            use_keyless: false,
+            use_basic_auth: false,
+            enable_signature_checking: false,
+            hmac_allowed_algorithms: Vec::new(),
+            hmac_allowed_clock_skew: 0.0,
+            auth: AuthConfig::default(),
+            version_data: VersionData::default(),
+            definition: VersionDefinition::default(),
+            extra: Map::new(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Proxy {
+    #[serde(deserialize_with = "nullable")]
+    pub listen_path: String,
+    #[serde(deserialize_with = "nullable")]
+    pub target_url: String,
+    #[serde(deserialize_with = "nullable")]
+    pub strip_listen_path: bool,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Where the gateway finds the key (tyk-key-semantics.md §4.2).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AuthConfig {
+    /// Empty means `Authorization`.
+    #[serde(deserialize_with = "nullable")]
+    pub auth_header_name: String,
+    #[serde(deserialize_with = "nullable")]
+    pub use_param: bool,
+    /// Empty means the header name.
+    #[serde(deserialize_with = "nullable")]
+    pub param_name: String,
+    #[serde(deserialize_with = "nullable")]
+    pub use_cookie: bool,
+    /// Empty means the header name.
+    #[serde(deserialize_with = "nullable")]
+    pub cookie_name: String,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct VersionData {
+    #[serde(deserialize_with = "nullable")]
+    pub not_versioned: bool,
+    #[serde(deserialize_with = "nullable")]
+    pub default_version: String,
+    #[serde(deserialize_with = "nullable")]
+    pub versions: BTreeMap<String, VersionInfo>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct VersionInfo {
+    #[serde(deserialize_with = "nullable")]
+    pub name: String,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Where the gateway reads the requested version: `header`, `url-param` or `url`, under `key`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct VersionDefinition {
+    #[serde(deserialize_with = "nullable")]
+    pub location: String,
+    #[serde(deserialize_with = "nullable")]
+    pub key: String,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// How a request to this API proves who it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AuthMode {
+    Keyless,
+    BasicAuth,
+    Hmac,
+    Key,
+}
+
+impl ApiDefinition {
+    pub fn auth_mode(&self) -> AuthMode {
+        if self.use_keyless {
+            AuthMode::Keyless
+        } else if self.use_basic_auth {
+            AuthMode::BasicAuth
+        } else if self.enable_signature_checking {
+            AuthMode::Hmac
+        } else {
+            AuthMode::Key
+        }
+    }
+
+    /// Does the API define this version? Unversioned APIs accept any.
+    pub fn has_version(&self, version: &str) -> bool {
+        self.version_data.not_versioned
+            || self.version_data.versions.is_empty()
+            || self.version_data.versions.contains_key(version)
+    }
+
+    /// The rules every definition must follow; the message names the field.
+    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+        if self.name.trim().is_empty() {
+            return Err(("name", "is required".into()));
+        }
+        let lp = &self.proxy.listen_path;
+        if !lp.starts_with('/') {
+            return Err(("proxy.listen_path", "must start with '/'".into()));
+        }
+        if lp.chars().any(|c| c.is_whitespace() || c == '?' || c == '#') {
+            return Err(("proxy.listen_path", "must be a plain path (no spaces, '?' or '#')".into()));
+        }
+        let target = &self.proxy.target_url;
+        if !(target.starts_with("http://") || target.starts_with("https://")) || target.len() <= "http://".len() {
+            return Err(("proxy.target_url", "must be an http:// or https:// URL".into()));
+        }
+        const ALGORITHMS: [&str; 4] = ["hmac-sha1", "hmac-sha256", "hmac-sha384", "hmac-sha512"];
+        if let Some(bad) = self.hmac_allowed_algorithms.iter().find(|a| !ALGORITHMS.contains(&a.as_str())) {
+            return Err(("hmac_allowed_algorithms", format!("'{bad}' is not one of {}", ALGORITHMS.join(", "))));
+        }
+        if !self.definition.location.is_empty() && !["header", "url-param", "url"].contains(&self.definition.location.as_str()) {
+            return Err(("definition.location", "must be header, url-param or url".into()));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn tyk_export() -> Value {
+        json!({
+            "api_id": "b84fe1a04e5648927971c0557971565c",
+            "name": "Tyk Test API",
+            "org_id": "664a14650619d40001f1f00f",
+            "active": true,
+            "auth": { "auth_header_name": "authorization" },
+            "definition": { "key": "version", "location": "header" },
+            "proxy": { "listen_path": "/tyk-api-test/", "target_url": "https://httpbin.org", "strip_listen_path": true,
+                       "preserve_host_header": false },
+            "version_data": { "default_version": "", "not_versioned": true,
+                              "versions": { "Default": { "name": "Default", "use_extended_paths": true } } },
+            "use_oauth2": false,
+            "custom_middleware": null
+        })
+    }
+
+    #[test]
+    fn tyk_definition_round_trips() {
+        let def: ApiDefinition = serde_json::from_value(tyk_export()).unwrap();
+        assert_eq!(def.proxy.listen_path, "/tyk-api-test/");
+        assert!(def.proxy.strip_listen_path);
+        assert_eq!(def.auth_mode(), AuthMode::Key);
+        let back = serde_json::to_value(&def).unwrap();
+        assert_eq!(back["use_oauth2"], false, "unknown fields kept");
+        assert_eq!(back["proxy"]["preserve_host_header"], false, "unknown nested fields kept");
+        assert_eq!(back["version_data"]["versions"]["Default"]["use_extended_paths"], true);
+        assert!(def.validate().is_ok());
+    }
+
+    #[test]
+    fn missing_active_means_active() {
+        let def: ApiDefinition = serde_json::from_value(json!({ "name": "x" })).unwrap();
+        assert!(def.active);
+    }
+
+    #[test]
+    fn validation_names_the_field() {
+        let mut def: ApiDefinition = serde_json::from_value(tyk_export()).unwrap();
+        def.proxy.listen_path = "no-slash".into();
+        assert_eq!(def.validate().unwrap_err().0, "proxy.listen_path");
+        def.proxy.listen_path = "/ok/".into();
+        def.proxy.target_url = "ftp://x".into();
+        assert_eq!(def.validate().unwrap_err().0, "proxy.target_url");
+        def.proxy.target_url = "http://x".into();
+        def.hmac_allowed_algorithms = vec!["md5".into()];
+        assert_eq!(def.validate().unwrap_err().0, "hmac_allowed_algorithms");
+    }
+
+    #[test]
+    fn versions() {
+        let mut def = ApiDefinition::default();
+        assert!(def.has_version("anything"));
+        def.version_data.versions.insert("v1".into(), VersionInfo::default());
+        assert!(def.has_version("v1"));
+        assert!(!def.has_version("v2"));
+    }
+}

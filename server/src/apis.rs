@@ -1,0 +1,195 @@
+//! The APIs an organisation registers: the rules for creating, changing and deleting them.
+
+use crate::audit::{Action, Actor, Audit, Object};
+use crate::secrets::{object_id, random_hex};
+use crate::store::{now, ApiConflict, ApiRow, Store, StoreError};
+use app::model::ApiDefinition;
+use serde_json::Value;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{field}: {message}")]
+    Invalid { field: &'static str, message: String },
+    #[error("Found API with the same ID")]
+    DuplicateId,
+    #[error("proxy.listen_path: '{0}' is already used by another API")]
+    ListenPathTaken(String),
+    #[error("API definition does not exist")]
+    NotFound,
+    #[error("The API cannot be deleted: {0} key(s) grant access to it. Remove it from their access rights (or delete them) first.")]
+    InUse(i64),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// An API as stored: the row, and its definition read back.
+#[derive(Clone, Debug)]
+pub struct Api {
+    pub row: ApiRow,
+    pub definition: ApiDefinition,
+}
+
+impl Api {
+    fn from_row(row: ApiRow) -> Result<Self, StoreError> {
+        let definition = serde_json::from_str(&row.definition).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        Ok(Self { row, definition })
+    }
+}
+
+#[derive(Clone)]
+pub struct Apis {
+    store: Store,
+    audit: Audit,
+}
+
+impl Apis {
+    pub fn new(store: Store, audit: Audit) -> Self {
+        Self { store, audit }
+    }
+
+    pub async fn create(&self, org_id: &str, actor: &Actor, mut def: ApiDefinition) -> Result<Api, ApiError> {
+        def.org_id = org_id.to_owned();
+        if def.api_id.is_empty() {
+            def.api_id = random_hex(16);
+        }
+        check(&def)?;
+        match self.store.api_conflict(&def.api_id, &def.proxy.listen_path).await? {
+            Some(ApiConflict::ApiId) => return Err(ApiError::DuplicateId),
+            Some(ApiConflict::ListenPath) => return Err(ApiError::ListenPathTaken(def.proxy.listen_path)),
+            None => {}
+        }
+        let at = now();
+        let row = ApiRow {
+            api_id: def.api_id.clone(),
+            mongo_id: object_id(),
+            org_id: org_id.to_owned(),
+            name: def.name.clone(),
+            listen_path: def.proxy.listen_path.clone(),
+            definition: serde_json::to_string(&def).expect("definitions serialise"),
+            created_at: at,
+            updated_at: at,
+        };
+        // A concurrent create can still win the race to a unique column.
+        match self.store.insert_api(&row).await {
+            Err(StoreError::Conflict) => return Err(ApiError::ListenPathTaken(def.proxy.listen_path)),
+            other => other?,
+        }
+        let after = serde_json::to_value(&def).ok();
+        self.audit.record(org_id, actor, Action::Created, Object::Api, &row.api_id, None, after.as_ref()).await?;
+        Ok(Api { row, definition: def })
+    }
+
+    /// An API of this organisation, by `api_id` or internal id. Another organisation's API is
+    /// answered exactly like a missing one.
+    pub async fn get(&self, org_id: &str, id: &str) -> Result<Api, ApiError> {
+        match self.store.api_any_org(id).await? {
+            Some(row) if row.org_id == org_id => Ok(Api::from_row(row)?),
+            _ => Err(ApiError::NotFound),
+        }
+    }
+
+    pub async fn list(&self, org_id: &str, q: &str, limit: i64, offset: i64) -> Result<(Vec<Api>, i64), ApiError> {
+        let (rows, total) = self.store.apis(org_id, q, limit, offset).await?;
+        let apis = rows.into_iter().map(Api::from_row).collect::<Result<_, _>>()?;
+        Ok((apis, total))
+    }
+
+    pub async fn update(&self, org_id: &str, actor: &Actor, id: &str, mut def: ApiDefinition) -> Result<Api, ApiError> {
+        let current = self.get(org_id, id).await?;
+        if !def.api_id.is_empty() && def.api_id != current.row.api_id {
+            return Err(ApiError::Invalid { field: "api_id", message: "cannot be changed".into() });
+        }
+        def.api_id = current.row.api_id.clone();
+        def.org_id = org_id.to_owned();
+        check(&def)?;
+        if def.proxy.listen_path != current.row.listen_path
+            && self.store.api_conflict("", &def.proxy.listen_path).await? == Some(ApiConflict::ListenPath)
+        {
+            return Err(ApiError::ListenPathTaken(def.proxy.listen_path));
+        }
+        let row = ApiRow {
+            name: def.name.clone(),
+            listen_path: def.proxy.listen_path.clone(),
+            definition: serde_json::to_string(&def).expect("definitions serialise"),
+            updated_at: now(),
+            ..current.row.clone()
+        };
+        match self.store.update_api(&row).await {
+            Err(StoreError::Conflict) => return Err(ApiError::ListenPathTaken(def.proxy.listen_path)),
+            Ok(false) => return Err(ApiError::NotFound),
+            other => other.map(|_| ())?,
+        }
+        let before = serde_json::to_value(&current.definition).ok();
+        let after = serde_json::to_value(&def).ok();
+        self.audit
+            .record(org_id, actor, Action::Updated, Object::Api, &row.api_id, before.as_ref(), after.as_ref())
+            .await?;
+        Ok(Api { row, definition: def })
+    }
+
+    /// Refused while keys grant the API: deleting it would silently change what they allow.
+    pub async fn delete(&self, org_id: &str, actor: &Actor, id: &str) -> Result<(), ApiError> {
+        let api = self.get(org_id, id).await?;
+        let in_use = self.store.count_keys_for_api(&api.row.api_id).await?;
+        if in_use > 0 {
+            return Err(ApiError::InUse(in_use));
+        }
+        if !self.store.delete_api(org_id, &api.row.api_id).await? {
+            return Err(ApiError::NotFound);
+        }
+        let before = serde_json::to_value(&api.definition).ok();
+        self.audit.record(org_id, actor, Action::Deleted, Object::Api, &api.row.api_id, before.as_ref(), None).await?;
+        Ok(())
+    }
+}
+
+fn check(def: &ApiDefinition) -> Result<(), ApiError> {
+    def.validate().map_err(|(field, message)| ApiError::Invalid { field, message })
+}
+
+/// The JSON Tyk's Dashboard shows for an API: `{"api_definition": {...}}` with its ids.
+pub fn api_json(api: &Api) -> Value {
+    let mut def = serde_json::to_value(&api.definition).unwrap_or_default();
+    def["id"] = Value::String(api.row.mongo_id.clone());
+    serde_json::json!({ "api_definition": def })
+}
+
+impl Apis {
+    /// Checks a key's or a policy's access rights against the organisation's APIs: each API
+    /// must exist here, each version must be one the API has, each path pattern must be a valid
+    /// regular expression. Fills in `api_id` and `api_name` as Tyk does.
+    pub async fn check_access_rights(
+        &self,
+        org_id: &str,
+        rights: &mut std::collections::BTreeMap<String, app::model::AccessDefinition>,
+    ) -> Result<(), ApiError> {
+        for (api_id, right) in rights.iter_mut() {
+            let api = match self.store.api_any_org(api_id).await? {
+                Some(row) if row.org_id == org_id && row.api_id == *api_id => Api::from_row(row)?,
+                _ => {
+                    return Err(ApiError::Invalid {
+                        field: "access_rights",
+                        message: format!("API '{api_id}' does not exist in your organisation"),
+                    })
+                }
+            };
+            if let Some(v) = right.versions.iter().find(|v| !api.definition.has_version(v)) {
+                return Err(ApiError::Invalid {
+                    field: "access_rights",
+                    message: format!("API '{api_id}' has no version '{v}'"),
+                });
+            }
+            if let Some(bad) = right.allowed_urls.iter().find(|u| regex::Regex::new(&u.url).is_err()) {
+                return Err(ApiError::Invalid {
+                    field: "access_rights",
+                    message: format!("API '{api_id}': allowed_urls pattern '{}' is not a valid regular expression", bad.url),
+                });
+            }
+            right.api_id = api_id.clone();
+            if right.api_name.is_empty() {
+                right.api_name = api.definition.name.clone();
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,426 @@
+//! Keys: creating, reading, changing and deleting them, with Tyk's rules (seed 000 and
+//! tyk-key-semantics.md §1–§3). Keys are stored by SHA-256; the key itself is returned once.
+
+pub mod id;
+
+use crate::apis::{ApiError, Apis};
+use crate::audit::{Action, Actor, Audit, Object};
+use crate::store::{now, KeyFilter, KeyIndex, KeyRow, Store, StoreError};
+use crate::vault::Vault;
+use app::model::{apply_policies, trial_expiry, KeyHash, Policy, SessionState};
+pub use id::KeyRef;
+use serde_json::{json, Value};
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("{field}: {message}")]
+    Invalid { field: &'static str, message: String },
+    #[error("Could not retrieve key detail.")]
+    NotFound,
+    #[error("Attempted access to non-owned key.")]
+    NonOwned,
+    #[error("{0}")]
+    Exists(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<ApiError> for KeyError {
+    fn from(e: ApiError) -> Self {
+        match e {
+            ApiError::Invalid { field, message } => KeyError::Invalid { field, message },
+            ApiError::Store(s) => KeyError::Store(s),
+            other => KeyError::Invalid { field: "access_rights", message: other.to_string() },
+        }
+    }
+}
+
+fn invalid(field: &'static str, message: impl Into<String>) -> KeyError {
+    KeyError::Invalid { field, message: message.into() }
+}
+
+/// Which keys a caller may touch: those of its organisation, or (the `/tyk` gateway API,
+/// which holds the node's secret) any.
+#[derive(Clone, Debug)]
+pub enum Scope {
+    Org(String),
+    Any,
+}
+
+impl Scope {
+    fn org(&self) -> Option<&str> {
+        match self {
+            Scope::Org(o) => Some(o),
+            Scope::Any => None,
+        }
+    }
+}
+
+/// How a new key gets its id.
+#[derive(Clone, Debug)]
+pub enum NewKey {
+    Generated,
+    Custom(String),
+    /// A basic-auth user; the username, when not given here, comes from `basic_auth_data.user`.
+    Basic(Option<String>),
+}
+
+/// Tyk's `KeyData`: the key id (in clear only right after creation, or for basic-auth users),
+/// its hash, and its effective session.
+#[derive(Clone, Debug)]
+pub struct KeyData {
+    pub key_id: String,
+    pub key_hash: KeyHash,
+    pub data: SessionState,
+}
+
+impl KeyData {
+    pub fn to_json(&self) -> Value {
+        json!({ "api_model": {}, "key_id": self.key_id, "data": self.data, "key_hash": self.key_hash })
+    }
+}
+
+/// A key as the list shows it: its listed id (the hash, or the clear id of a basic-auth user).
+pub struct ListedKey {
+    pub listed_id: String,
+    pub row: KeyRow,
+}
+
+#[derive(Clone)]
+pub struct Keys {
+    store: Store,
+    apis: Apis,
+    audit: Audit,
+    vault: Vault,
+    bcrypt_cost: u32,
+}
+
+impl Keys {
+    pub fn new(store: Store, apis: Apis, audit: Audit, vault: Vault, bcrypt_cost: u32) -> Self {
+        Self { store, apis, audit, vault, bcrypt_cost }
+    }
+
+    pub async fn create(&self, org_id: &str, actor: &Actor, kind: NewKey, mut s: SessionState) -> Result<KeyData, KeyError> {
+        if self.store.org(org_id).await?.is_none() {
+            return Err(invalid("org_id", format!("organisation '{org_id}' does not exist")));
+        }
+        let policies = self.prepare(org_id, &mut s).await?;
+
+        let (key_id, basic_username) = match kind {
+            NewKey::Generated => (id::generate(org_id), None),
+            NewKey::Custom(requested) => {
+                let key_id = id::custom(org_id, &requested)
+                    .ok_or_else(|| invalid("keyId", "must be at least 3 characters, with no spaces or control characters"))?;
+                (key_id, None)
+            }
+            NewKey::Basic(username) => {
+                let username = username.unwrap_or_else(|| s.basic_auth_data.user.clone());
+                self.prepare_basic_auth(&mut s, &username, None).await?;
+                (id::basic(org_id, &username), Some(username))
+            }
+        };
+        let key_hash = id::hash(&key_id);
+
+        let at = now();
+        s.date_created = crate::rest::rfc3339(Some(at));
+        s.last_updated = at.to_string();
+        if let Some(expires) = trial_expiry(&policies, at) {
+            s.expires = expires;
+        }
+        let merged = merge(&s, &policies)?;
+        reset_quota(&mut s, &merged, at);
+        let hmac = (s.hmac_enabled || merged.hmac_enabled).then(id::hmac_secret);
+        s.hmac_string.clear();
+
+        let row = KeyRow {
+            key_hash: key_hash.to_string(),
+            org_id: org_id.to_owned(),
+            key_id: basic_username.as_ref().map(|_| key_id.clone()),
+            basic_username: basic_username.clone(),
+            alias: s.alias.clone(),
+            is_inactive: s.is_inactive,
+            expires: s.expires,
+            session: serde_json::to_string(&s).expect("sessions serialise"),
+            hmac_secret: hmac.as_deref().map(|h| self.vault.encrypt(h)),
+            created_at: at,
+            updated_at: at,
+        };
+        match self.store.insert_key(&row, &index(&s, &merged)).await {
+            Err(StoreError::Conflict) => {
+                return Err(KeyError::Exists(match &basic_username {
+                    Some(u) => format!("basic_auth_data.user: username '{u}' already exists in this organisation"),
+                    None => "Key already exists".to_owned(),
+                }))
+            }
+            other => other?,
+        }
+        let data = self.effective(&row, &s, Some(&policies)).await?;
+        self.audit
+            .record(org_id, actor, Action::Created, Object::Key, key_hash.as_str(), None, serde_json::to_value(&s).ok().as_ref())
+            .await?;
+        tracing::info!(%org_id, key_hash = %key_hash, "key created");
+        Ok(KeyData { key_id, key_hash, data })
+    }
+
+    /// Validates a key definition and returns it with its policies applied, storing nothing.
+    pub async fn preview(&self, org_id: &str, mut s: SessionState) -> Result<SessionState, KeyError> {
+        let policies = self.prepare(org_id, &mut s).await?;
+        merge(&s, &policies)
+    }
+
+    pub async fn get(&self, scope: &Scope, r: &KeyRef) -> Result<KeyData, KeyError> {
+        let row = self.find(scope, r).await?;
+        let own = parse_session(&row)?;
+        let data = self.effective(&row, &own, None).await?;
+        Ok(KeyData { key_id: listed_id(&row, r), key_hash: KeyHash::from_trusted(row.key_hash), data })
+    }
+
+    /// Replaces a key's definition. Without `suppress_reset` its quota starts again, as in Tyk.
+    pub async fn update(&self, scope: &Scope, actor: &Actor, r: &KeyRef, mut s: SessionState, suppress_reset: bool) -> Result<KeyData, KeyError> {
+        let row = self.find(scope, r).await?;
+        let old = parse_session(&row)?;
+        let org_id = row.org_id.clone();
+        let policies = self.prepare(&org_id, &mut s).await?;
+
+        s.date_created = old.date_created.clone();
+        if let Some(username) = &row.basic_username {
+            self.prepare_basic_auth(&mut s, username, Some(&old)).await?;
+        } else {
+            s.basic_auth_data = Default::default();
+        }
+        let merged = merge(&s, &policies)?;
+        let at = now();
+        if suppress_reset {
+            s.quota_remaining = old.quota_remaining;
+            s.quota_renews = old.quota_renews;
+            s.last_updated = old.last_updated.clone();
+        } else {
+            reset_quota(&mut s, &merged, at);
+            s.last_updated = at.to_string();
+        }
+        // The HMAC secret survives updates; turning HMAC on for the first time makes one.
+        let hmac_on = s.hmac_enabled || merged.hmac_enabled;
+        let hmac_secret = match (&row.hmac_secret, hmac_on) {
+            (Some(existing), true) => Some(existing.clone()),
+            (None, true) => Some(self.vault.encrypt(&id::hmac_secret())),
+            (_, false) => None,
+        };
+        s.hmac_string.clear();
+
+        let updated = KeyRow {
+            alias: s.alias.clone(),
+            is_inactive: s.is_inactive,
+            expires: s.expires,
+            session: serde_json::to_string(&s).expect("sessions serialise"),
+            hmac_secret,
+            updated_at: at,
+            ..row.clone()
+        };
+        if !self.store.update_key(&updated, &index(&s, &merged), !suppress_reset).await? {
+            return Err(KeyError::NotFound);
+        }
+        let (before, after) = (serde_json::to_value(&old).ok(), serde_json::to_value(&s).ok());
+        self.audit
+            .record(&org_id, actor, Action::Updated, Object::Key, &row.key_hash, before.as_ref(), after.as_ref())
+            .await?;
+        let data = self.effective(&updated, &s, Some(&policies)).await?;
+        Ok(KeyData { key_id: listed_id(&updated, r), key_hash: KeyHash::from_trusted(updated.key_hash), data })
+    }
+
+    /// Deletes a key; returns its hash.
+    pub async fn delete(&self, scope: &Scope, actor: &Actor, r: &KeyRef) -> Result<KeyHash, KeyError> {
+        let row = self.find(scope, r).await?;
+        if !self.store.delete_key(&row.org_id, &row.key_hash).await? {
+            return Err(KeyError::NotFound);
+        }
+        let before = serde_json::from_str::<Value>(&row.session).ok();
+        self.audit.record(&row.org_id, actor, Action::Deleted, Object::Key, &row.key_hash, before.as_ref(), None).await?;
+        tracing::info!(org_id = %row.org_id, key_hash = %row.key_hash, "key deleted");
+        Ok(KeyHash::from_trusted(row.key_hash))
+    }
+
+    /// A page of keys matching the filter, and how many match in all.
+    pub async fn list(&self, filter: &KeyFilter, limit: i64, offset: i64) -> Result<(Vec<ListedKey>, i64), KeyError> {
+        let (rows, total) = self.store.keys(filter, limit, offset).await?;
+        let keys = rows
+            .into_iter()
+            .map(|row| ListedKey { listed_id: row.key_id.clone().unwrap_or_else(|| row.key_hash.clone()), row })
+            .collect();
+        Ok((keys, total))
+    }
+
+    /// Like `list`, with every key's effective session.
+    pub async fn detailed(&self, filter: &KeyFilter, limit: i64, offset: i64) -> Result<(Vec<KeyData>, i64), KeyError> {
+        let (keys, total) = self.list(filter, limit, offset).await?;
+        let mut out = Vec::with_capacity(keys.len());
+        for k in keys {
+            let own = parse_session(&k.row)?;
+            let data = self.effective(&k.row, &own, None).await?;
+            out.push(KeyData { key_id: k.listed_id, key_hash: KeyHash::from_trusted(k.row.key_hash), data });
+        }
+        Ok((out, total))
+    }
+
+    /// Sets a key's policies (Tyk's `POST /tyk/keys/policy/{keyHash}`).
+    pub async fn set_policies(&self, actor: &Actor, key_hash: &str, policy_ids: Vec<String>) -> Result<KeyData, KeyError> {
+        let r = KeyRef { id: key_hash.to_owned(), hashed: true, ..Default::default() };
+        let row = self.find(&Scope::Any, &r).await?;
+        let mut s = parse_session(&row)?;
+        s.apply_policies = policy_ids;
+        s.apply_policy_id.clear();
+        self.update(&Scope::Org(row.org_id.clone()), actor, &r, s, true).await
+    }
+
+    /// Refreshes the listing index of the keys that apply a policy, after it changed.
+    pub async fn reindex_policy(&self, org_id: &str, policy_id: &str) -> Result<(), StoreError> {
+        for row in self.store.keys_with_policy(org_id, policy_id).await? {
+            let Ok(own) = parse_session(&row) else { continue };
+            let policies = self.existing_policies(&row.org_id, &own).await?;
+            let merged = apply_policies(&own, &policies).unwrap_or_else(|_| own.clone());
+            self.store.reindex_key(&row.key_hash, &index(&own, &merged)).await?;
+        }
+        Ok(())
+    }
+
+    // ---- internals ----
+
+    /// The key a reference names, if the scope may see it. Another organisation's key is
+    /// refused as Tyk refuses it.
+    async fn find(&self, scope: &Scope, r: &KeyRef) -> Result<KeyRow, KeyError> {
+        for hash in r.candidates(scope.org()) {
+            if let Some(row) = self.store.key(hash.as_str()).await? {
+                return match scope {
+                    Scope::Org(org) if *org != row.org_id => Err(KeyError::NonOwned),
+                    _ => Ok(row),
+                };
+            }
+        }
+        Err(KeyError::NotFound)
+    }
+
+    /// The rules every key definition follows; returns the policies it applies.
+    async fn prepare(&self, org_id: &str, s: &mut SessionState) -> Result<Vec<Policy>, KeyError> {
+        // The caller's organisation always wins over one in the body.
+        s.org_id = org_id.to_owned();
+        if s.rate < 0.0 || s.per < 0.0 {
+            return Err(invalid("rate", "rate and per must not be negative (0 means no rate limit)"));
+        }
+        if s.rate > 0.0 && s.per <= 0.0 {
+            return Err(invalid("per", "must be greater than 0 when rate is set"));
+        }
+        if s.quota_max < -1 {
+            return Err(invalid("quota_max", "must be -1 (unlimited) or more"));
+        }
+        if s.throttle_interval < 0.0 {
+            return Err(invalid("throttle_interval", "must not be negative"));
+        }
+        if s.tags.iter().any(|t| t.trim().is_empty()) {
+            return Err(invalid("tags", "tags must not be empty"));
+        }
+        self.apis.check_access_rights(org_id, &mut s.access_rights).await?;
+        let mut policies = Vec::new();
+        for pid in s.policy_ids() {
+            let row = self
+                .store
+                .policy(org_id, pid)
+                .await?
+                .ok_or_else(|| invalid("apply_policies", format!("policy '{pid}' does not exist in your organisation")))?;
+            policies.push(serde_json::from_str(&row.body).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+        }
+        Ok(policies)
+    }
+
+    /// A basic-auth user's password is stored as a bcrypt hash; on update an empty or unchanged
+    /// password keeps the stored one.
+    async fn prepare_basic_auth(&self, s: &mut SessionState, username: &str, old: Option<&SessionState>) -> Result<(), KeyError> {
+        if username.is_empty() {
+            return Err(invalid("basic_auth_data.user", "a basic-auth user needs a username"));
+        }
+        if username.contains(':') || username.chars().any(char::is_control) || username.len() > 256 {
+            return Err(invalid("basic_auth_data.user", "must not contain ':' or control characters"));
+        }
+        if !s.basic_auth_data.user.is_empty() && s.basic_auth_data.user != username {
+            return Err(invalid("basic_auth_data.user", "a basic-auth user's username cannot be changed"));
+        }
+        let password = std::mem::take(&mut s.basic_auth_data.password);
+        let kept = old.map(|o| o.basic_auth_data.password.clone()).filter(|h| !h.is_empty());
+        let hash = match (password.is_empty(), kept) {
+            (true, Some(existing)) => existing,
+            (true, None) => return Err(invalid("basic_auth_data.password", "a basic-auth user needs a password")),
+            (false, Some(existing)) if bcrypt::verify(&password, &existing).unwrap_or(false) => existing,
+            (false, _) => {
+                if password.len() > 72 {
+                    return Err(invalid("basic_auth_data.password", "must be at most 72 bytes long"));
+                }
+                let cost = self.bcrypt_cost;
+                tokio::task::spawn_blocking(move || bcrypt::hash(password, cost))
+                    .await
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?
+            }
+        };
+        s.basic_auth_data.user = username.to_owned();
+        s.basic_auth_data.password = hash;
+        s.basic_auth_data.hash_type = "bcrypt".into();
+        Ok(())
+    }
+
+    /// The policies of a stored key that still exist (a deleted one is skipped, as Tyk does
+    /// when a key has several).
+    async fn existing_policies(&self, org_id: &str, s: &SessionState) -> Result<Vec<Policy>, StoreError> {
+        let mut out = Vec::new();
+        for pid in s.policy_ids() {
+            if let Some(row) = self.store.policy(org_id, pid).await? {
+                out.push(serde_json::from_str(&row.body).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// What a read shows: the key with its policies applied, its HMAC secret in clear, its
+    /// basic-auth password blanked.
+    async fn effective(&self, row: &KeyRow, own: &SessionState, policies: Option<&[Policy]>) -> Result<SessionState, KeyError> {
+        let loaded;
+        let policies = match policies {
+            Some(p) => p,
+            None => {
+                loaded = self.existing_policies(&row.org_id, own).await?;
+                &loaded
+            }
+        };
+        let mut s = apply_policies(own, policies).unwrap_or_else(|_| own.clone());
+        s.basic_auth_data.password.clear();
+        s.hmac_string = match &row.hmac_secret {
+            Some(sealed) => self.vault.decrypt(sealed).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            None => String::new(),
+        };
+        Ok(s)
+    }
+}
+
+fn merge(s: &SessionState, policies: &[Policy]) -> Result<SessionState, KeyError> {
+    apply_policies(s, policies).map_err(|e| invalid("apply_policies", e.to_string()))
+}
+
+/// A fresh quota window: all of `quota_max` remains, renewing one period from now.
+fn reset_quota(s: &mut SessionState, merged: &SessionState, at: i64) {
+    s.quota_remaining = merged.quota_max.max(0);
+    s.quota_renews = if merged.quota_renewal_rate > 0 { at + merged.quota_renewal_rate } else { 0 };
+}
+
+fn index(own: &SessionState, merged: &SessionState) -> KeyIndex {
+    KeyIndex {
+        api_ids: merged.access_rights.keys().cloned().collect(),
+        tags: merged.tags.clone(),
+        policy_ids: own.policy_ids().into_iter().map(str::to_owned).collect(),
+    }
+}
+
+fn parse_session(row: &KeyRow) -> Result<SessionState, KeyError> {
+    serde_json::from_str(&row.session).map_err(|e| KeyError::Store(StoreError::Corrupt(e.to_string())))
+}
+
+/// The id a read answers with: the clear id of a basic-auth user, else what the caller used.
+fn listed_id(row: &KeyRow, r: &KeyRef) -> String {
+    row.key_id.clone().unwrap_or_else(|| if r.hashed { row.key_hash.clone() } else { r.id.clone() })
+}

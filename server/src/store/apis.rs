@@ -1,0 +1,131 @@
+use super::{Store, StoreError};
+use sqlx::Row;
+
+#[derive(Clone, Debug)]
+pub struct ApiRow {
+    pub api_id: String,
+    pub mongo_id: String,
+    pub org_id: String,
+    pub name: String,
+    pub listen_path: String,
+    /// The ApiDefinition JSON.
+    pub definition: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+const COLUMNS: &str = "api_id, mongo_id, org_id, name, listen_path, definition, created_at, updated_at";
+
+fn from_row(row: sqlx::any::AnyRow) -> Result<ApiRow, sqlx::Error> {
+    Ok(ApiRow {
+        api_id: row.try_get("api_id")?,
+        mongo_id: row.try_get("mongo_id")?,
+        org_id: row.try_get("org_id")?,
+        name: row.try_get("name")?,
+        listen_path: row.try_get("listen_path")?,
+        definition: row.try_get("definition")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+/// Which unique rule a write broke.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ApiConflict {
+    ApiId,
+    ListenPath,
+}
+
+impl Store {
+    pub async fn insert_api(&self, api: &ApiRow) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO apis (api_id, mongo_id, org_id, name, listen_path, definition, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&api.api_id)
+        .bind(&api.mongo_id)
+        .bind(&api.org_id)
+        .bind(&api.name)
+        .bind(&api.listen_path)
+        .bind(&api.definition)
+        .bind(api.created_at)
+        .bind(api.updated_at)
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::from_write)?;
+        Ok(())
+    }
+
+    pub async fn update_api(&self, api: &ApiRow) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE apis SET name = $1, listen_path = $2, definition = $3, updated_at = $4 WHERE api_id = $5 AND org_id = $6",
+        )
+        .bind(&api.name)
+        .bind(&api.listen_path)
+        .bind(&api.definition)
+        .bind(api.updated_at)
+        .bind(&api.api_id)
+        .bind(&api.org_id)
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::from_write)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Which unique column a conflicting API would clash on.
+    pub async fn api_conflict(&self, api_id: &str, listen_path: &str) -> Result<Option<ApiConflict>, StoreError> {
+        if self.api_any_org(api_id).await?.is_some() {
+            return Ok(Some(ApiConflict::ApiId));
+        }
+        let taken: Option<String> = sqlx::query_scalar("SELECT api_id FROM apis WHERE listen_path = $1")
+            .bind(listen_path)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(taken.map(|_| ApiConflict::ListenPath))
+    }
+
+    /// An API by its `api_id` or its internal id, whatever its organisation.
+    pub async fn api_any_org(&self, id: &str) -> Result<Option<ApiRow>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM apis WHERE api_id = $1 OR mongo_id = $1");
+        let row = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await?;
+        Ok(row.map(from_row).transpose()?)
+    }
+
+    /// The APIs of an organisation whose name or listen path contains `q`, a page at a time.
+    pub async fn apis(&self, org_id: &str, q: &str, limit: i64, offset: i64) -> Result<(Vec<ApiRow>, i64), StoreError> {
+        let pattern = format!("%{}%", q.to_lowercase());
+        let filter = "FROM apis WHERE org_id = $1 AND (LOWER(name) LIKE $2 OR LOWER(listen_path) LIKE $2)";
+        let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) {filter}"))
+            .bind(org_id)
+            .bind(&pattern)
+            .fetch_one(&self.pool)
+            .await?;
+        let sql = format!("SELECT {COLUMNS} {filter} ORDER BY created_at, api_id LIMIT $3 OFFSET $4");
+        let rows = sqlx::query(&sql).bind(org_id).bind(&pattern).bind(limit).bind(offset).fetch_all(&self.pool).await?;
+        Ok((rows.into_iter().map(from_row).collect::<Result<_, _>>()?, total))
+    }
+
+    /// Every API of every organisation: what the gateway serves.
+    pub async fn all_apis(&self) -> Result<Vec<ApiRow>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM apis");
+        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
+        Ok(rows.into_iter().map(from_row).collect::<Result<_, _>>()?)
+    }
+
+    pub async fn delete_api(&self, org_id: &str, api_id: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM apis WHERE org_id = $1 AND api_id = $2")
+            .bind(org_id)
+            .bind(api_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// How many keys grant access to this API.
+    pub async fn count_keys_for_api(&self, api_id: &str) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM key_apis WHERE api_id = $1")
+            .bind(api_id)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+}

@@ -1,0 +1,218 @@
+use super::{Store, StoreError};
+use sqlx::Row;
+
+#[derive(Clone, Debug)]
+pub struct KeyRow {
+    pub key_hash: String,
+    pub org_id: String,
+    /// The key in clear, only for basic-auth users (org id + username): it is no secret.
+    pub key_id: Option<String>,
+    pub basic_username: Option<String>,
+    pub alias: String,
+    pub is_inactive: bool,
+    pub expires: i64,
+    /// The key's own SessionState JSON, without its HMAC secret.
+    pub session: String,
+    /// The HMAC secret, encrypted by the vault.
+    pub hmac_secret: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// What listing and search can ask for. Empty strings mean "any".
+#[derive(Clone, Debug, Default)]
+pub struct KeyFilter {
+    pub org_id: String,
+    pub api_id: String,
+    pub tag: String,
+    pub policy_id: String,
+    pub alias: String,
+    /// A substring of the key hash, the clear key id (basic-auth users) or the alias.
+    pub q: String,
+}
+
+/// The side tables that make listing and search fast: the APIs a key grants, its tags and its
+/// policies (effective values, policies applied).
+#[derive(Clone, Debug, Default)]
+pub struct KeyIndex {
+    pub api_ids: Vec<String>,
+    pub tags: Vec<String>,
+    pub policy_ids: Vec<String>,
+}
+
+const COLUMNS: &str = "key_hash, org_id, key_id, basic_username, alias, is_inactive, expires, session, hmac_secret, created_at, updated_at";
+
+fn from_row(row: sqlx::any::AnyRow) -> Result<KeyRow, sqlx::Error> {
+    Ok(KeyRow {
+        key_hash: row.try_get("key_hash")?,
+        org_id: row.try_get("org_id")?,
+        key_id: row.try_get("key_id")?,
+        basic_username: row.try_get("basic_username")?,
+        alias: row.try_get("alias")?,
+        is_inactive: row.try_get::<i64, _>("is_inactive")? != 0,
+        expires: row.try_get("expires")?,
+        session: row.try_get("session")?,
+        hmac_secret: row.try_get("hmac_secret")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
+
+async fn write_index(tx: &mut Tx<'_>, key_hash: &str, index: &KeyIndex) -> Result<(), sqlx::Error> {
+    for table in ["key_apis", "key_tags", "key_policies"] {
+        sqlx::query(&format!("DELETE FROM {table} WHERE key_hash = $1")).bind(key_hash).execute(&mut **tx).await?;
+    }
+    let sets: [(&str, &str, &[String]); 3] = [
+        ("key_apis", "api_id", &index.api_ids),
+        ("key_tags", "tag", &index.tags),
+        ("key_policies", "policy_id", &index.policy_ids),
+    ];
+    for (table, column, values) in sets {
+        let mut seen = std::collections::BTreeSet::new();
+        for v in values.iter().filter(|v| seen.insert(v.as_str())) {
+            sqlx::query(&format!("INSERT INTO {table} (key_hash, {column}) VALUES ($1, $2)"))
+                .bind(key_hash)
+                .bind(v)
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+impl Store {
+    pub async fn insert_key(&self, k: &KeyRow, index: &KeyIndex) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(&format!(
+            "INSERT INTO keys ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        ))
+        .bind(&k.key_hash)
+        .bind(&k.org_id)
+        .bind(&k.key_id)
+        .bind(&k.basic_username)
+        .bind(&k.alias)
+        .bind(k.is_inactive as i64)
+        .bind(k.expires)
+        .bind(&k.session)
+        .bind(&k.hmac_secret)
+        .bind(k.created_at)
+        .bind(k.updated_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::from_write)?;
+        write_index(&mut tx, &k.key_hash, index).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Rewrites a key; `reset_quota` also forgets its live quota usage.
+    pub async fn update_key(&self, k: &KeyRow, index: &KeyIndex, reset_quota: bool) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "UPDATE keys SET alias = $1, is_inactive = $2, expires = $3, session = $4, hmac_secret = $5, updated_at = $6 \
+             WHERE key_hash = $7 AND org_id = $8",
+        )
+        .bind(&k.alias)
+        .bind(k.is_inactive as i64)
+        .bind(k.expires)
+        .bind(&k.session)
+        .bind(&k.hmac_secret)
+        .bind(k.updated_at)
+        .bind(&k.key_hash)
+        .bind(&k.org_id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        write_index(&mut tx, &k.key_hash, index).await?;
+        if reset_quota {
+            sqlx::query("DELETE FROM quota_counters WHERE key_hash = $1").bind(&k.key_hash).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Replaces only the listing index of a key (after one of its policies changed).
+    pub async fn reindex_key(&self, key_hash: &str, index: &KeyIndex) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        write_index(&mut tx, key_hash, index).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn key(&self, key_hash: &str) -> Result<Option<KeyRow>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM keys WHERE key_hash = $1"))
+            .bind(key_hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(from_row).transpose()?)
+    }
+
+    pub async fn delete_key(&self, org_id: &str, key_hash: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM keys WHERE key_hash = $1 AND org_id = $2")
+            .bind(key_hash)
+            .bind(org_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Keys matching the filter, newest first, and how many match in all.
+    pub async fn keys(&self, f: &KeyFilter, limit: i64, offset: i64) -> Result<(Vec<KeyRow>, i64), StoreError> {
+        let mut clauses = vec!["org_id = $1".to_owned()];
+        let mut binds = vec![f.org_id.clone()];
+        let mut add = |clause: &str, value: String| {
+            binds.push(value);
+            clauses.push(clause.replace("$n", &format!("${}", binds.len())));
+        };
+        if !f.api_id.is_empty() {
+            add("key_hash IN (SELECT key_hash FROM key_apis WHERE api_id = $n)", f.api_id.clone());
+        }
+        if !f.tag.is_empty() {
+            add("key_hash IN (SELECT key_hash FROM key_tags WHERE tag = $n)", f.tag.clone());
+        }
+        if !f.policy_id.is_empty() {
+            add("key_hash IN (SELECT key_hash FROM key_policies WHERE policy_id = $n)", f.policy_id.clone());
+        }
+        if !f.alias.is_empty() {
+            add("LOWER(alias) LIKE $n", format!("%{}%", f.alias.to_lowercase()));
+        }
+        if !f.q.is_empty() {
+            add(
+                "(key_hash LIKE $n OR LOWER(alias) LIKE $n OR LOWER(COALESCE(key_id, '')) LIKE $n)",
+                format!("%{}%", f.q.to_lowercase()),
+            );
+        }
+        let filter = clauses.join(" AND ");
+        let count_sql = format!("SELECT COUNT(*) FROM keys WHERE {filter}");
+        let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
+        for b in &binds {
+            count = count.bind(b);
+        }
+        let total = count.fetch_one(&self.pool).await?;
+        let n = binds.len();
+        let sql = format!(
+            "SELECT {COLUMNS} FROM keys WHERE {filter} ORDER BY created_at DESC, key_hash LIMIT ${} OFFSET ${}",
+            n + 1,
+            n + 2
+        );
+        let mut query = sqlx::query(&sql);
+        for b in &binds {
+            query = query.bind(b);
+        }
+        let rows = query.bind(limit).bind(offset).fetch_all(&self.pool).await?;
+        Ok((rows.into_iter().map(from_row).collect::<Result<_, _>>()?, total))
+    }
+
+    /// The keys of an organisation that name a policy.
+    pub async fn keys_with_policy(&self, org_id: &str, policy_id: &str) -> Result<Vec<KeyRow>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM keys WHERE org_id = $1 AND key_hash IN (SELECT key_hash FROM key_policies WHERE policy_id = $2)"
+        );
+        let rows = sqlx::query(&sql).bind(org_id).bind(policy_id).fetch_all(&self.pool).await?;
+        Ok(rows.into_iter().map(from_row).collect::<Result<_, _>>()?)
+    }
+}
