@@ -4,6 +4,9 @@
 use crate::accounts::Accounts;
 use crate::apis::Apis;
 use crate::audit::Audit;
+use crate::keys::Keys;
+use crate::policies::Policies;
+use crate::vault::Vault;
 use crate::config::{Config, DatabaseUrl, StorageConfig};
 use crate::state::AppState;
 use crate::store::{Store, StoreError};
@@ -31,6 +34,8 @@ pub enum StartError {
     Site(String),
     #[error(transparent)]
     Account(#[from] crate::accounts::AccountError),
+    #[error(transparent)]
+    Vault(#[from] crate::vault::VaultError),
     #[error("server error: {0}")]
     Serve(#[from] std::io::Error),
 }
@@ -82,7 +87,19 @@ impl Application {
 
         let audit = Audit::new(store.clone());
         let apis = Apis::new(store.clone(), audit.clone());
-        let state = AppState { config: Arc::new(config), store, accounts, apis, audit, leptos: leptos_options()? };
+        let vault = Vault::open(config.secret_key.as_ref().map(|s| s.expose()), &config.storage.data_dir)?;
+        let keys = Keys::new(store.clone(), apis.clone(), audit.clone(), vault, config.storage.bcrypt_cost);
+        let policies = Policies::new(store.clone(), apis.clone(), keys.clone(), audit.clone());
+        let state = AppState {
+            config: Arc::new(config),
+            store,
+            accounts,
+            apis,
+            audit,
+            keys,
+            policies,
+            leptos: leptos_options()?,
+        };
         let router = Router::new()
             .merge(rest::router())
             .layer(DefaultBodyLimit::max(rest::MAX_BODY_BYTES))

@@ -2,6 +2,8 @@ use crate::accounts::Accounts;
 use crate::apis::Apis;
 use crate::audit::Audit;
 use crate::config::Config;
+use crate::keys::Keys;
+use crate::policies::Policies;
 use crate::store::Store;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
@@ -15,5 +17,7 @@ pub struct AppState {
     pub accounts: Accounts,
     pub apis: Apis,
     pub audit: Audit,
+    pub keys: Keys,
+    pub policies: Policies,
     pub leptos: LeptosOptions,
 }

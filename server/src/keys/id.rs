@@ -44,10 +44,13 @@ pub struct KeyRef {
     pub username: bool,
 }
 
-/// Tyk treats any non-empty value as set, except the obvious "false"/"0".
 fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-    let s = <String as serde::Deserialize>::deserialize(d)?;
-    Ok(!matches!(s.to_ascii_lowercase().as_str(), "" | "false" | "0" | "no"))
+    Ok(is_set(&<String as serde::Deserialize>::deserialize(d)?))
+}
+
+/// Tyk reads any non-empty query flag as set; we also read the obvious "false"/"0" as unset.
+pub fn is_set(flag: &str) -> bool {
+    !matches!(flag.to_ascii_lowercase().as_str(), "" | "false" | "0" | "no")
 }
 
 impl KeyRef {

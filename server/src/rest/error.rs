@@ -97,3 +97,27 @@ impl From<crate::apis::ApiError> for DashboardError {
         }
     }
 }
+
+impl From<crate::keys::KeyError> for DashboardError {
+    fn from(e: crate::keys::KeyError) -> Self {
+        use crate::keys::KeyError as E;
+        match e {
+            E::Invalid { .. } | E::NonOwned => Self::BadRequest(e.to_string()),
+            E::NotFound => Self::NotFound(e.to_string()),
+            E::Exists(m) => Self::Conflict(m),
+            E::Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<crate::policies::PolicyError> for DashboardError {
+    fn from(e: crate::policies::PolicyError) -> Self {
+        use crate::policies::PolicyError as E;
+        match e {
+            E::Invalid { .. } | E::NameTaken => Self::BadRequest(e.to_string()),
+            E::DuplicateId(_) => Self::Conflict(e.to_string()),
+            E::NotFound => Self::NotFound(e.to_string()),
+            E::Store(s) => s.into(),
+        }
+    }
+}

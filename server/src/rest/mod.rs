@@ -3,9 +3,12 @@
 
 pub mod admin;
 pub mod apis;
+pub mod audit;
 pub mod error;
 pub mod health;
 pub mod json;
+pub mod keys;
+pub mod policies;
 pub mod users;
 
 use crate::state::AppState;
@@ -22,6 +25,9 @@ pub fn router() -> Router<AppState> {
         .merge(admin::router())
         .merge(users::router())
         .merge(apis::router())
+        .merge(keys::router())
+        .merge(policies::router())
+        .merge(audit::router())
 }
 
 /// Items per page of Tyk's paginated lists.

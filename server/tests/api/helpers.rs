@@ -199,3 +199,65 @@ pub async fn json_of(resp: Response, status: StatusCode) -> Value {
 pub fn tyk_error(message: &str) -> Value {
     json!({ "Status": "Error", "Message": message, "Meta": null })
 }
+
+/// A caller of the Dashboard API: an organisation and one of its users' credential.
+pub struct Caller {
+    pub org: String,
+    pub cred: String,
+}
+
+impl TestApp {
+    /// A fresh organisation with one user.
+    pub async fn caller(&self, name: &str) -> Caller {
+        let org = self.create_org(name).await;
+        let (_, cred) = self.create_user(&org, &format!("{}@example.org", name.to_lowercase())).await;
+        Caller { org, cred }
+    }
+
+    pub async fn send(&self, method: reqwest::Method, path: &str, cred: &str, body: Option<&Value>) -> Response {
+        let mut req = self.client.request(method, self.url(path)).header("Authorization", cred);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        req.send().await.unwrap()
+    }
+
+    pub async fn post(&self, c: &Caller, path: &str, body: &Value) -> Response {
+        self.send(reqwest::Method::POST, path, &c.cred, Some(body)).await
+    }
+
+    pub async fn put(&self, c: &Caller, path: &str, body: &Value) -> Response {
+        self.send(reqwest::Method::PUT, path, &c.cred, Some(body)).await
+    }
+
+    pub async fn get(&self, c: &Caller, path: &str) -> Response {
+        self.send(reqwest::Method::GET, path, &c.cred, None).await
+    }
+
+    pub async fn delete(&self, c: &Caller, path: &str) -> Response {
+        self.send(reqwest::Method::DELETE, path, &c.cred, None).await
+    }
+
+    /// Registers an API with versions v1 and v2; returns its api_id.
+    pub async fn create_api(&self, c: &Caller, name: &str, listen_path: &str) -> String {
+        let body = json!({ "api_definition": {
+            "name": name,
+            "proxy": { "listen_path": listen_path, "target_url": "http://127.0.0.1:9", "strip_listen_path": true },
+            "version_data": { "not_versioned": false, "default_version": "v1",
+                              "versions": { "v1": { "name": "v1" }, "v2": { "name": "v2" } } },
+            "definition": { "location": "header", "key": "x-api-version" }
+        }});
+        let reply = json_of(self.post(c, "/api/apis", &body).await, StatusCode::OK).await;
+        reply["ID"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates a key granting `api_id` (all versions given) and returns the KeyData JSON.
+    pub async fn create_key(&self, c: &Caller, body: Value) -> Value {
+        json_of(self.post(c, "/api/keys", &body).await, StatusCode::OK).await
+    }
+}
+
+/// Access rights for one API and version.
+pub fn rights(api_id: &str, version: &str) -> Value {
+    json!({ api_id: { "api_id": api_id, "versions": [version] } })
+}

@@ -7,4 +7,5 @@ mod admin;
 mod api_auth;
 mod cli;
 mod health;
+mod keys;
 mod signin;

@@ -1,0 +1,34 @@
+//! `GET /api/audit`: the organisation's audit trail, newest first.
+
+use super::error::DashboardError;
+use super::{pages, rfc3339, PageQuery};
+use crate::auth::ApiUser;
+use crate::state::AppState;
+use axum::extract::{Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/audit", get(list))
+}
+
+async fn list(ApiUser(user): ApiUser, State(s): State<AppState>, Query(page): Query<PageQuery>) -> Result<Json<Value>, DashboardError> {
+    let (limit, offset) = page.window();
+    let (rows, total) = s.store.audit(&user.org_id, limit, offset).await?;
+    let entries: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            json!({
+                "id": r.id,
+                "actor": r.actor,
+                "action": r.action,
+                "object_type": r.object_type,
+                "object_id": r.object_id,
+                "at": rfc3339(Some(r.at)),
+                "changes": serde_json::from_str::<Value>(&r.changes).unwrap_or(Value::Null),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "Data": entries, "Pages": pages(total) })))
+}
