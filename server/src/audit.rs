@@ -11,6 +11,8 @@ pub enum Actor {
     User { email: String },
     AdminApi,
     GatewayApi,
+    /// The `portcullis` command line, and first-start setup.
+    System,
 }
 
 impl fmt::Display for Actor {
@@ -19,6 +21,7 @@ impl fmt::Display for Actor {
             Actor::User { email } => f.write_str(email),
             Actor::AdminApi => f.write_str("admin-api"),
             Actor::GatewayApi => f.write_str("gateway-api"),
+            Actor::System => f.write_str("system"),
         }
     }
 }

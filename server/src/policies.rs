@@ -131,6 +131,16 @@ impl Policies {
         Ok(users)
     }
 
+    /// A policy of any organisation (for the `/tyk` gateway API): its organisation and itself.
+    pub async fn get_any(&self, id: &str) -> Result<(String, Policy), PolicyError> {
+        let row = self.store.policy_any_org(id).await?.ok_or(PolicyError::NotFound)?;
+        Ok((row.org_id.clone(), parse(&row)?))
+    }
+
+    pub async fn all(&self) -> Result<Vec<Policy>, PolicyError> {
+        self.store.all_policies().await?.iter().map(parse).collect()
+    }
+
     /// How many keys of the organisation apply a policy.
     pub async fn key_count(&self, org_id: &str, id: &str) -> Result<i64, PolicyError> {
         Ok(self.store.count_keys_with_policy(org_id, id).await?)

@@ -2,6 +2,7 @@
 
 pub mod throttle;
 
+use crate::audit::{Action, Actor, Audit, Object};
 use crate::secrets::{generated_password, object_id, random_hex, sha256_hex};
 use crate::store::{now, NewUser, OrgRow, Store, StoreError, UserRow};
 use app::model::validate_password;
@@ -59,6 +60,7 @@ pub struct NewUserRequest {
 #[derive(Clone)]
 pub struct Accounts {
     store: Store,
+    audit: Audit,
     bcrypt_cost: u32,
     throttle: Arc<SignInThrottle>,
     /// A real bcrypt hash to verify against when the email is unknown, so that the answer takes
@@ -69,7 +71,8 @@ pub struct Accounts {
 impl Accounts {
     pub fn new(store: Store, bcrypt_cost: u32) -> Self {
         let decoy_hash = bcrypt::hash(random_hex(16), bcrypt_cost).unwrap_or_default();
-        Self { store, bcrypt_cost, throttle: Arc::default(), decoy_hash: Arc::new(decoy_hash) }
+        let audit = Audit::new(store.clone());
+        Self { store, audit, bcrypt_cost, throttle: Arc::default(), decoy_hash: Arc::new(decoy_hash) }
     }
 
     // ---- organisations ----
@@ -108,7 +111,7 @@ impl Accounts {
     // ---- users and credentials ----
 
     /// Creates a user and returns it with its REST credential, in clear this once.
-    pub async fn create_user(&self, req: NewUserRequest) -> Result<(UserRow, String), AccountError> {
+    pub async fn create_user(&self, actor: &Actor, req: NewUserRequest) -> Result<(UserRow, String), AccountError> {
         let email = normalise_email(&req.email_address)?;
         if req.org_id.is_empty() {
             return Err(invalid("org_id", "is required"));
@@ -142,6 +145,9 @@ impl Accounts {
         }
         tracing::info!(user_id = %user.id, org_id = %user.org_id, "user created");
         let row = self.store.user(&user.id).await?.ok_or(AccountError::NotFound)?;
+        let after = serde_json::json!({ "email_address": row.email, "first_name": row.first_name,
+                                        "last_name": row.last_name, "active": row.active });
+        self.audit.record(&row.org_id, actor, Action::Created, Object::User, &row.id, None, Some(&after)).await?;
         Ok((row, credential))
     }
 
@@ -163,11 +169,16 @@ impl Accounts {
     }
 
     /// Replaces a user's REST credential; the old one stops working at once.
-    pub async fn regenerate_credential(&self, user_id: &str) -> Result<String, AccountError> {
+    pub async fn regenerate_credential(&self, actor: &Actor, user_id: &str) -> Result<String, AccountError> {
+        let user = self.user(user_id).await?;
         let credential = random_hex(16);
         if !self.store.set_credential(user_id, &sha256_hex(&credential), &hint(&credential)).await? {
             return Err(AccountError::NotFound);
         }
+        let change = |hint: &str| serde_json::json!({ "access_key_hint": hint });
+        self.audit
+            .record(&user.org_id, actor, Action::Updated, Object::User, user_id, Some(&change(&user.credential_hint)), Some(&change(&hint(&credential))))
+            .await?;
         tracing::info!(%user_id, "REST credential regenerated");
         Ok(credential)
     }
@@ -224,7 +235,7 @@ impl Accounts {
         let org = self.create_org(serde_json::json!({ "owner_name": "Default organisation" })).await?;
         let password = password.map(str::to_owned).unwrap_or_else(generated_password);
         let (user, _credential) = self
-            .create_user(NewUserRequest {
+            .create_user(&Actor::System, NewUserRequest {
                 email_address: email.to_owned(),
                 first_name: "Admin".into(),
                 org_id: org.id,

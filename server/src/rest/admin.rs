@@ -4,6 +4,7 @@ use super::error::DashboardError;
 use super::json::JsonBody;
 use super::{ok_message, user_json};
 use crate::accounts::{org_document, NewUserRequest};
+use crate::audit::Actor;
 use crate::auth::Admin;
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
@@ -41,7 +42,7 @@ async fn get_org(_: Admin, State(s): State<AppState>, Path(org_id): Path<String>
 /// Creates a user and answers as Tyk does: the new access key in `Message` and in
 /// `Meta.access_key`. It is the only time the key is shown.
 async fn create_user(_: Admin, State(s): State<AppState>, JsonBody(req): JsonBody<NewUserRequest>) -> Result<Json<Value>, DashboardError> {
-    let (user, credential) = s.accounts.create_user(req).await?;
+    let (user, credential) = s.accounts.create_user(&Actor::AdminApi, req).await?;
     Ok(ok_message(credential.clone(), user_json(&user, Some(&credential))))
 }
 

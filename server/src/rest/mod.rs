@@ -9,6 +9,7 @@ pub mod health;
 pub mod json;
 pub mod keys;
 pub mod policies;
+pub mod tyk;
 pub mod users;
 
 use crate::state::AppState;
@@ -28,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .merge(keys::router())
         .merge(policies::router())
         .merge(audit::router())
+        .merge(tyk::router())
 }
 
 /// Items per page of Tyk's paginated lists.

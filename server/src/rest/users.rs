@@ -45,6 +45,6 @@ async fn one(ApiUser(caller): ApiUser, State(s): State<AppState>, Path(user_id):
 /// ours is stored hashed, so it is returned here, once, in `Meta.access_key`.
 async fn reset_key(ApiUser(caller): ApiUser, State(s): State<AppState>, Path(user_id): Path<String>) -> Result<Json<Value>, DashboardError> {
     let user = org_user(&s, &caller, &user_id).await?;
-    let credential = s.accounts.regenerate_credential(&user.id).await?;
+    let credential = s.accounts.regenerate_credential(&caller.actor(), &user.id).await?;
     Ok(ok_message("User session renewed", json!({ "access_key": credential })))
 }

@@ -162,12 +162,15 @@ impl Store {
 
     /// Keys matching the filter, newest first, and how many match in all.
     pub async fn keys(&self, f: &KeyFilter, limit: i64, offset: i64) -> Result<(Vec<KeyRow>, i64), StoreError> {
-        let mut clauses = vec!["org_id = $1".to_owned()];
-        let mut binds = vec![f.org_id.clone()];
+        let mut clauses = vec!["1 = 1".to_owned()];
+        let mut binds: Vec<String> = Vec::new();
         let mut add = |clause: &str, value: String| {
             binds.push(value);
             clauses.push(clause.replace("$n", &format!("${}", binds.len())));
         };
+        if !f.org_id.is_empty() {
+            add("org_id = $n", f.org_id.clone());
+        }
         if !f.api_id.is_empty() {
             add("key_hash IN (SELECT key_hash FROM key_apis WHERE api_id = $n)", f.api_id.clone());
         }

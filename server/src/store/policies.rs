@@ -62,6 +62,18 @@ impl Store {
         Ok(row.map(from_row).transpose()?)
     }
 
+    /// A policy by `id` or `_id` in any organisation (the `/tyk` gateway API), and every policy.
+    pub async fn policy_any_org(&self, id: &str) -> Result<Option<PolicyRow>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM policies WHERE id = $1 OR mongo_id = $1 ORDER BY created_at LIMIT 1");
+        let row = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await?;
+        Ok(row.map(from_row).transpose()?)
+    }
+
+    pub async fn all_policies(&self) -> Result<Vec<PolicyRow>, StoreError> {
+        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM policies ORDER BY created_at, id")).fetch_all(&self.pool).await?;
+        Ok(rows.into_iter().map(from_row).collect::<Result<_, _>>()?)
+    }
+
     /// Is there a policy with this `_id`, in any organisation?
     pub async fn policy_mongo_id_taken(&self, mongo_id: &str) -> Result<bool, StoreError> {
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM policies WHERE mongo_id = $1")

@@ -45,6 +45,6 @@ impl DashboardBackend for DashboardService {
             .await
             .map_err(internal)?
             .ok_or(AppError::Unauthenticated)?;
-        self.accounts.regenerate_credential(&user.id).await.map_err(internal)
+        self.accounts.regenerate_credential(&user.actor(), &user.id).await.map_err(internal)
     }
 }

@@ -5,6 +5,7 @@ use server::startup::Application;
 use std::path::PathBuf;
 
 pub const ADMIN_SECRET: &str = "test-admin-secret";
+pub const GATEWAY_SECRET: &str = "test-gateway-secret";
 pub const ADMIN_EMAIL: &str = "admin@example.org";
 pub const ADMIN_PASSWORD: &str = "correct horse battery";
 
@@ -110,7 +111,7 @@ pub fn test_config(url: String) -> Config {
         },
         redis_url: None,
         admin_secret: Some(ADMIN_SECRET.parse().unwrap()),
-        gateway_secret: None,
+        gateway_secret: Some(GATEWAY_SECRET.parse().unwrap()),
         admin_email: ADMIN_EMAIL.into(),
         admin_password: Some(ADMIN_PASSWORD.parse::<Secret>().unwrap()),
         secret_key: Some("5e".repeat(32).parse().unwrap()),
@@ -171,6 +172,15 @@ impl TestApp {
         let body = json!({ "email_address": email, "org_id": org_id, "first_name": "Test", "password": "a long password" });
         let body = json_of(self.admin_post("/admin/users", &body).await, StatusCode::OK).await;
         (body["Meta"]["id"].as_str().unwrap().to_owned(), body["Meta"]["access_key"].as_str().unwrap().to_owned())
+    }
+
+    /// A call to the `/tyk` gateway API with the node's secret.
+    pub async fn tyk(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> Response {
+        let mut req = self.client.request(method, self.url(path)).header("X-Tyk-Authorization", GATEWAY_SECRET);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        req.send().await.unwrap()
     }
 
     pub async fn api_get(&self, path: &str, credential: &str) -> Response {

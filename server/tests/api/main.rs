@@ -5,7 +5,10 @@ mod helpers;
 
 mod admin;
 mod api_auth;
+mod apis;
 mod cli;
 mod health;
 mod keys;
+mod policies;
 mod signin;
+mod tyk;

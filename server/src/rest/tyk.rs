@@ -1,0 +1,236 @@
+//! `/tyk`: Tyk's Gateway API for keys and policies, for tools that talk to a Tyk gateway.
+//! It holds the node's secret (`X-Tyk-Authorization`), so it sees every organisation; its
+//! envelopes are the gateway's: `{key, status, action, key_hash}` and `{status, message}`.
+
+use super::json::parse;
+use crate::audit::Actor;
+use crate::keys::id::is_set;
+use crate::keys::{KeyError, KeyRef, NewKey, Scope};
+use crate::policies::PolicyError;
+use crate::state::AppState;
+use crate::store::{KeyFilter, StoreError};
+use app::model::{Policy, SessionState};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/tyk/keys", get(list_keys).post(create_key))
+        .route("/tyk/keys/create", post(create_key))
+        .route("/tyk/keys/preview", post(preview_key))
+        .route("/tyk/keys/policy/{key_hash}", post(set_policies))
+        .route("/tyk/keys/{key_id}", get(get_key).put(update_key).delete(delete_key).post(create_custom_key))
+        .route("/tyk/policies", get(list_policies).post(create_policy))
+        .route("/tyk/policies/{id}", get(get_policy).put(update_policy).delete(delete_policy))
+}
+
+#[derive(Debug)]
+pub struct GatewayApiError(StatusCode, String);
+
+impl GatewayApiError {
+    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self(status, message.into())
+    }
+}
+
+impl IntoResponse for GatewayApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(json!({ "status": "error", "message": self.1 }))).into_response()
+    }
+}
+
+impl From<StoreError> for GatewayApiError {
+    fn from(e: StoreError) -> Self {
+        tracing::error!("gateway API storage error: {e}");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "Storage error")
+    }
+}
+
+/// Maps a key error, with the "not found" message of the operation (Tyk's differ per verb).
+fn key_error(e: KeyError, not_found: &str) -> GatewayApiError {
+    match e {
+        KeyError::Invalid { .. } => GatewayApiError::new(StatusCode::BAD_REQUEST, e.to_string()),
+        KeyError::NotFound | KeyError::NonOwned => GatewayApiError::new(StatusCode::NOT_FOUND, not_found),
+        KeyError::Exists(m) => GatewayApiError::new(StatusCode::CONFLICT, m),
+        KeyError::Store(s) => s.into(),
+    }
+}
+
+impl From<PolicyError> for GatewayApiError {
+    fn from(e: PolicyError) -> Self {
+        match e {
+            PolicyError::Invalid { .. } | PolicyError::NameTaken => Self::new(StatusCode::BAD_REQUEST, e.to_string()),
+            PolicyError::DuplicateId(_) => Self::new(StatusCode::CONFLICT, e.to_string()),
+            PolicyError::NotFound => Self::new(StatusCode::NOT_FOUND, "Policy not found"),
+            PolicyError::Store(s) => s.into(),
+        }
+    }
+}
+
+/// A caller holding `PORTCULLIS_GATEWAY_SECRET` in `X-Tyk-Authorization`.
+pub struct GatewayAdmin;
+
+impl FromRequestParts<AppState> for GatewayAdmin {
+    type Rejection = GatewayApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Some(secret) = &state.config.gateway_secret else {
+            return Err(GatewayApiError::new(
+                StatusCode::NOT_FOUND,
+                "The gateway API is disabled: set PORTCULLIS_GATEWAY_SECRET to enable it",
+            ));
+        };
+        let given = parts.headers.get("x-tyk-authorization").map(|v| v.as_bytes()).unwrap_or_default();
+        if crate::auth::constant_time_eq(given, secret.expose().as_bytes()) {
+            Ok(GatewayAdmin)
+        } else {
+            Err(GatewayApiError::new(StatusCode::FORBIDDEN, "Attempted administrative access with invalid or missing key!"))
+        }
+    }
+}
+
+/// Tyk's gateway answers a body it cannot read with 400 "Request malformed".
+fn body<T: serde::de::DeserializeOwned>(bytes: &Bytes) -> Result<T, GatewayApiError> {
+    parse(bytes).map_err(|e| {
+        let detail = e.to_string().replace("Request body malformed: ", "");
+        GatewayApiError::new(StatusCode::BAD_REQUEST, format!("Request malformed: {detail}"))
+    })
+}
+
+fn action(key: &str, action: &str, key_hash: Option<&str>) -> Json<Value> {
+    let mut v = json!({ "key": key, "status": "ok", "action": action });
+    if let Some(h) = key_hash {
+        v["key_hash"] = Value::String(h.to_owned());
+    }
+    Json(v)
+}
+
+#[derive(Deserialize, Default)]
+struct ListQuery {
+    #[serde(default)]
+    api_id: String,
+}
+
+async fn list_keys(_: GatewayAdmin, State(s): State<AppState>, Query(q): Query<ListQuery>) -> Result<Json<Value>, GatewayApiError> {
+    let filter = KeyFilter { api_id: q.api_id, ..Default::default() };
+    let (keys, _) = s.keys.list(&filter, i64::MAX, 0).await.map_err(|e| key_error(e, "Key not found"))?;
+    let ids: Vec<&str> = keys.iter().map(|k| k.listed_id.as_str()).collect();
+    Ok(Json(json!({ "keys": ids })))
+}
+
+async fn create(s: &AppState, kind: NewKey, bytes: &Bytes) -> Result<Json<Value>, GatewayApiError> {
+    let session: SessionState = body(bytes)?;
+    let org = session.org_id.clone();
+    let key = s.keys.create(&org, &Actor::GatewayApi, kind, session).await.map_err(|e| key_error(e, "Key not found"))?;
+    Ok(action(&key.key_id, "added", Some(key.key_hash.as_str())))
+}
+
+async fn create_key(_: GatewayAdmin, State(s): State<AppState>, bytes: Bytes) -> Result<Json<Value>, GatewayApiError> {
+    create(&s, NewKey::Generated, &bytes).await
+}
+
+async fn create_custom_key(_: GatewayAdmin, State(s): State<AppState>, Path(key_id): Path<String>, bytes: Bytes) -> Result<Json<Value>, GatewayApiError> {
+    create(&s, NewKey::Custom(key_id), &bytes).await
+}
+
+async fn preview_key(_: GatewayAdmin, State(s): State<AppState>, bytes: Bytes) -> Result<Json<Value>, GatewayApiError> {
+    let session: SessionState = body(&bytes)?;
+    let org = session.org_id.clone();
+    let data = s.keys.preview(&org, session).await.map_err(|e| key_error(e, "Key not found"))?;
+    Ok(Json(serde_json::to_value(data).unwrap_or_default()))
+}
+
+async fn get_key(_: GatewayAdmin, State(s): State<AppState>, Path(key_id): Path<String>, Query(mut r): Query<KeyRef>) -> Result<Json<Value>, GatewayApiError> {
+    r.id = key_id;
+    let key = s.keys.get(&Scope::Any, &r).await.map_err(|e| key_error(e, "Key not found"))?;
+    Ok(Json(serde_json::to_value(key.data).unwrap_or_default()))
+}
+
+#[derive(Deserialize, Default)]
+struct UpdateQuery {
+    #[serde(flatten)]
+    key: KeyRef,
+    #[serde(default)]
+    suppress_reset: String,
+}
+
+async fn update_key(
+    _: GatewayAdmin,
+    State(s): State<AppState>,
+    Path(key_id): Path<String>,
+    Query(mut q): Query<UpdateQuery>,
+    bytes: Bytes,
+) -> Result<Json<Value>, GatewayApiError> {
+    let session: SessionState = body(&bytes)?;
+    q.key.id = key_id.clone();
+    let key = s
+        .keys
+        .update(&Scope::Any, &Actor::GatewayApi, &q.key, session, is_set(&q.suppress_reset))
+        .await
+        .map_err(|e| key_error(e, "Key is not found"))?;
+    Ok(action(&key_id, "modified", Some(key.key_hash.as_str())))
+}
+
+async fn delete_key(_: GatewayAdmin, State(s): State<AppState>, Path(key_id): Path<String>, Query(mut r): Query<KeyRef>) -> Result<Json<Value>, GatewayApiError> {
+    r.id = key_id.clone();
+    s.keys.delete(&Scope::Any, &Actor::GatewayApi, &r).await.map_err(|e| key_error(e, "There is no such key found"))?;
+    Ok(action(&key_id, "deleted", None))
+}
+
+#[derive(Deserialize)]
+struct PolicyInstruction {
+    #[serde(default)]
+    policy: String,
+    #[serde(default)]
+    apply_policies: Vec<String>,
+}
+
+async fn set_policies(_: GatewayAdmin, State(s): State<AppState>, Path(key_hash): Path<String>, bytes: Bytes) -> Result<Json<Value>, GatewayApiError> {
+    let instruction: PolicyInstruction = parse(&bytes)
+        .map_err(|_| GatewayApiError::new(StatusCode::BAD_REQUEST, "Couldn't decode instruction"))?;
+    let mut ids = instruction.apply_policies;
+    if ids.is_empty() && !instruction.policy.is_empty() {
+        ids.push(instruction.policy);
+    }
+    s.keys.set_policies(&Actor::GatewayApi, &key_hash, ids).await.map_err(|e| key_error(e, "Key not found"))?;
+    Ok(action(&key_hash, "updated", None))
+}
+
+async fn list_policies(_: GatewayAdmin, State(s): State<AppState>) -> Result<Json<Value>, GatewayApiError> {
+    Ok(Json(serde_json::to_value(s.policies.all().await?).unwrap_or_default()))
+}
+
+async fn create_policy(_: GatewayAdmin, State(s): State<AppState>, bytes: Bytes) -> Result<Json<Value>, GatewayApiError> {
+    let p: Policy = body(&bytes)?;
+    if s.store.org(&p.org_id).await?.is_none() {
+        return Err(GatewayApiError::new(StatusCode::BAD_REQUEST, format!("org_id: organisation '{}' does not exist", p.org_id)));
+    }
+    let org = p.org_id.clone();
+    let p = s.policies.create(&org, &Actor::GatewayApi, p).await?;
+    Ok(action(&p.id, "added", None))
+}
+
+async fn get_policy(_: GatewayAdmin, State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, GatewayApiError> {
+    let (_, p) = s.policies.get_any(&id).await?;
+    Ok(Json(serde_json::to_value(p).unwrap_or_default()))
+}
+
+async fn update_policy(_: GatewayAdmin, State(s): State<AppState>, Path(id): Path<String>, bytes: Bytes) -> Result<Json<Value>, GatewayApiError> {
+    let p: Policy = body(&bytes)?;
+    let (org, _) = s.policies.get_any(&id).await?;
+    let p = s.policies.update(&org, &Actor::GatewayApi, &id, p).await?;
+    Ok(action(&p.id, "modified", None))
+}
+
+async fn delete_policy(_: GatewayAdmin, State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, GatewayApiError> {
+    let (org, p) = s.policies.get_any(&id).await?;
+    s.policies.delete(&org, &Actor::GatewayApi, &p.id).await?;
+    Ok(action(&p.id, "deleted", None))
+}
