@@ -2,7 +2,7 @@
 //! [`super::session`]: Tyk's names, every field optional and nullable, wrong types refused,
 //! unknown fields kept, the always-present form on output.
 
-use super::session::{go_f64, nullable, APILimit, AccessDefinition, RateLimitSmoothing};
+use super::session::{go_f64, go_i64, nullable, APILimit, AccessDefinition, RateLimitSmoothing};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -25,15 +25,15 @@ pub struct Policy {
     pub rate: f64,
     #[serde(with = "go_f64")]
     pub per: f64,
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "go_i64")]
     pub quota_max: i64,
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "go_i64")]
     pub quota_renewal_rate: i64,
     #[serde(with = "go_f64")]
     pub throttle_interval: f64,
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "go_i64")]
     pub throttle_retry_limit: i64,
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "go_i64")]
     pub max_query_depth: i64,
     /// Empty makes this a "master policy": it sets the key's root limits only.
     #[serde(deserialize_with = "nullable")]
@@ -52,12 +52,12 @@ pub struct Policy {
     #[serde(deserialize_with = "nullable")]
     pub tags: Vec<String>,
     /// Trial period in seconds: a key created with this policy expires that long after creation.
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "go_i64")]
     pub key_expires_in: i64,
     /// `"retain"` or `"delete"`. Tyk leaves it out when empty.
     #[serde(deserialize_with = "nullable", skip_serializing_if = "String::is_empty")]
     pub post_expiry_action: String,
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "go_i64")]
     pub post_expiry_grace_period: i64,
     #[serde(deserialize_with = "nullable")]
     pub partitions: PolicyPartitions,

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 #[serde(default)]
 pub struct SessionState {
     /// Legacy; unused by the limiter.
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "go_i64")]
     pub last_check: i64,
     /// Legacy; only counted down under `legacy_enable_allowance_countdown`.
     #[serde(with = "go_f64")]
@@ -32,26 +32,26 @@ pub struct SessionState {
     #[serde(with = "go_f64")]
     pub throttle_interval: f64,
     /// `<= 0` means no throttling.
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "go_i64")]
     pub throttle_retry_limit: i64,
     /// GraphQL depth limit; `-1` and `0` mean unlimited.
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "go_i64")]
     pub max_query_depth: i64,
     /// RFC 3339. Left out when empty: Go clients cannot parse `""` as a time.
     #[serde(deserialize_with = "nullable", skip_serializing_if = "String::is_empty")]
     pub date_created: String,
     /// Unix seconds; `<= 0` means never.
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "go_i64")]
     pub expires: i64,
     /// `-1` and `0` mean unlimited.
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "go_i64")]
     pub quota_max: i64,
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "go_i64")]
     pub quota_renews: i64,
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "go_i64")]
     pub quota_remaining: i64,
     /// Seconds; `<= 0` means the quota never renews.
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "go_i64")]
     pub quota_renewal_rate: i64,
     /// API id → what the key may do there. Empty means a master key.
     #[serde(deserialize_with = "nullable")]
@@ -86,7 +86,7 @@ pub struct SessionState {
     pub apply_policy_id: String,
     #[serde(deserialize_with = "nullable")]
     pub apply_policies: Vec<String>,
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "go_i64")]
     pub data_expires: i64,
     #[serde(deserialize_with = "nullable")]
     pub monitor: Monitor,
@@ -105,15 +105,15 @@ pub struct SessionState {
     /// Unix seconds, as a string.
     #[serde(deserialize_with = "nullable")]
     pub last_updated: String,
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "go_i64")]
     pub id_extractor_deadline: i64,
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "go_i64")]
     pub session_lifetime: i64,
     /// `"retain"` or `"delete"` (Tyk 5.13+).
     #[serde(deserialize_with = "nullable")]
     pub post_expiry_action: String,
     /// Seconds; `-1` means retain forever.
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "go_i64")]
     pub post_expiry_grace_period: i64,
     /// Sent by the Dashboard API; runtime-only in the gateway.
     #[serde(deserialize_with = "nullable")]
@@ -220,17 +220,17 @@ pub struct APILimit {
     pub smoothing: Option<RateLimitSmoothing>,
     #[serde(with = "go_f64")]
     pub throttle_interval: f64,
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "go_i64")]
     pub throttle_retry_limit: i64,
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "go_i64")]
     pub max_query_depth: i64,
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "go_i64")]
     pub quota_max: i64,
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "go_i64")]
     pub quota_renews: i64,
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "go_i64")]
     pub quota_remaining: i64,
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "go_i64")]
     pub quota_renewal_rate: i64,
     /// E.g. the Dashboard's `set_by_policy`.
     #[serde(flatten)]
@@ -258,13 +258,13 @@ impl APILimit {
 pub struct RateLimitSmoothing {
     #[serde(deserialize_with = "nullable")]
     pub enabled: bool,
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "go_i64")]
     pub threshold: i64,
     #[serde(with = "go_f64")]
     pub trigger: f64,
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "go_i64")]
     pub step: i64,
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "go_i64")]
     pub delay: i64,
 }
 
@@ -300,7 +300,7 @@ pub struct FieldAccessDefinition {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct FieldLimits {
-    #[serde(deserialize_with = "nullable")]
+    #[serde(deserialize_with = "go_i64")]
     pub max_query_depth: i64,
 }
 
@@ -387,6 +387,20 @@ where
     T: Deserialize<'de> + Default,
 {
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// An i64 that accepts `null` (as 0) and integral floats such as `2592000.0` or
+/// `1.718439136e+09`, which the YAML-converted examples in Tyk's docs contain. A fractional
+/// number or a value of another type is still an error.
+pub(crate) fn go_i64<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    use serde::de::Error;
+    match Option::<serde_json::Number>::deserialize(d)? {
+        None => Ok(0),
+        Some(n) => n
+            .as_i64()
+            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e18).map(|f| f as i64))
+            .ok_or_else(|| D::Error::custom(format!("invalid value: {n}, expected an integer"))),
+    }
 }
 
 /// An f64 that accepts `null` and prints integral values as integers, as Go does.
@@ -508,6 +522,14 @@ mod tests {
         let again: SessionState = serde_json::from_value(output.clone()).unwrap();
         assert_eq!(again, session);
         (session, output)
+    }
+
+    #[test]
+    fn integral_floats_are_integers() {
+        let s: SessionState = serde_json::from_value(serde_json::json!({ "expires": 1.718439136e9, "quota_max": 5.0 })).unwrap();
+        assert_eq!((s.expires, s.quota_max), (1718439136, 5));
+        assert!(serde_json::from_value::<SessionState>(serde_json::json!({ "quota_max": 1.5 })).is_err());
+        assert!(serde_json::from_value::<SessionState>(serde_json::json!({ "quota_max": "5" })).is_err());
     }
 
     #[test]

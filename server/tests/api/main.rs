@@ -12,3 +12,4 @@ mod keys;
 mod policies;
 mod signin;
 mod tyk;
+mod tyk_script;

@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""Key-management benchmark (issue 3): create N keys through the REST API, then list and search
+them. Not a test: it prints figures. Needs a release build (scripts/build --release).
+
+    bench/keys.py [--keys 100000] [--threads 8] [--database-url postgres://...]
+
+Every figure comes with a baseline measured in the same run (GET /health on the same server),
+so runs on different machines can be compared as ratios.
+"""
+import argparse, http.client, json, os, shutil, statistics, subprocess, sys, tempfile, threading, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ADMIN = "bench-admin-secret"
+
+
+def request(conn, method, path, body=None, headers=None):
+    h = {"Content-Type": "application/json", **(headers or {})}
+    conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=h)
+    resp = conn.getresponse()
+    data = resp.read()
+    if resp.status >= 400:
+        raise RuntimeError(f"{method} {path}: {resp.status} {data[:200]!r}")
+    return json.loads(data) if data else None
+
+
+def timed(port, path, headers, n):
+    """Median and p99 latency (ms) of n sequential GETs over one connection."""
+    conn = http.client.HTTPConnection("127.0.0.1", port)
+    samples = []
+    for _ in range(n):
+        t = time.perf_counter()
+        request(conn, "GET", path, headers=headers)
+        samples.append((time.perf_counter() - t) * 1000)
+    samples.sort()
+    return statistics.median(samples), samples[int(len(samples) * 0.99) - 1]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--keys", type=int, default=100_000)
+    ap.add_argument("--threads", type=int, default=8)
+    ap.add_argument("--port", type=int, default=3950)
+    ap.add_argument("--database-url")
+    args = ap.parse_args()
+
+    binary = os.path.join(ROOT, "target/release/portcullis")
+    if not os.path.exists(binary):
+        sys.exit("build first: scripts/build --release")
+    data = tempfile.mkdtemp(prefix="portcullis-bench-")
+    env = dict(os.environ, PORTCULLIS_LISTEN=f"127.0.0.1:{args.port}", PORTCULLIS_GATEWAY_LISTEN=f"127.0.0.1:{args.port + 1}",
+               PORTCULLIS_DATA_DIR=data, PORTCULLIS_ADMIN_SECRET=ADMIN, PORTCULLIS_BCRYPT_COST="4", RUST_LOG="warn")
+    if args.database_url:
+        env["PORTCULLIS_DATABASE_URL"] = args.database_url
+    server = subprocess.Popen([binary, "serve"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                request(http.client.HTTPConnection("127.0.0.1", args.port), "GET", "/health")
+                break
+            except OSError:
+                time.sleep(0.1)
+        conn = http.client.HTTPConnection("127.0.0.1", args.port)
+        admin = {"Admin-Auth": ADMIN}
+        org = request(conn, "POST", "/admin/organisations", {"owner_name": "Bench"}, admin)["Meta"]
+        cred = request(conn, "POST", "/admin/users", {"email_address": "bench@example.org", "org_id": org}, admin)["Message"]
+        auth = {"Authorization": cred}
+        api = request(conn, "POST", "/api/apis", {"name": "Bench", "proxy": {"listen_path": "/bench/", "target_url": "http://127.0.0.1:9"}}, auth)["ID"]
+
+        hashes = [None] * args.keys
+        def create(start):
+            c = http.client.HTTPConnection("127.0.0.1", args.port)
+            for i in range(start, args.keys, args.threads):
+                body = {"alias": f"bench-{i}", "rate": 100, "per": 1, "tags": [f"t{i % 10}"],
+                        "access_rights": {api: {"api_id": api, "versions": []}}}
+                hashes[i] = request(c, "POST", "/api/keys", body, auth)["key_hash"]
+        t = time.perf_counter()
+        workers = [threading.Thread(target=create, args=(s,)) for s in range(args.threads)]
+        for w in workers: w.start()
+        for w in workers: w.join()
+        elapsed = time.perf_counter() - t
+        print(f"created {args.keys} keys in {elapsed:.1f} s: {args.keys / elapsed:.0f} keys/s ({args.threads} client threads)")
+
+        base, base99 = timed(args.port, "/health", {}, 300)
+        print(f"baseline GET /health: median {base:.3f} ms, p99 {base99:.3f} ms")
+        last = (args.keys + 9) // 10
+        cases = [
+            ("list, first page", "/api/apis/keys?p=1"),
+            ("list, middle page", f"/api/apis/keys?p={last // 2}"),
+            ("list, last page", f"/api/apis/keys?p={last}"),
+            ("list by API", f"/api/apis/{api}/keys?p=1"),
+            ("filter by tag", "/api/apis/keys?tag=t3&p=1"),
+            ("filter by alias", "/api/apis/keys?alias=bench-4242&p=1"),
+            ("search hash substring", f"/api/apis/{api}/keys/search?q={hashes[777][:12]}"),
+            ("detailed, first page", "/api/keys/detailed?p=1"),
+            ("get one key by hash", f"/api/keys/{hashes[4242]}?hashed=true"),
+        ]
+        print(f"{'operation':28} {'median ms':>10} {'p99 ms':>8} {'x health':>9}")
+        for name, path in cases:
+            med, p99 = timed(args.port, path, auth, 100)
+            print(f"{name:28} {med:10.2f} {p99:8.2f} {med / base:9.1f}")
+    finally:
+        server.terminate()
+        server.wait()
+        shutil.rmtree(data, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
