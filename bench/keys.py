@@ -89,10 +89,10 @@ def main():
             ("list, last page", f"/api/apis/keys?p={last}"),
             ("list by API", f"/api/apis/{api}/keys?p=1"),
             ("filter by tag", "/api/apis/keys?tag=t3&p=1"),
-            ("filter by alias", "/api/apis/keys?alias=bench-4242&p=1"),
-            ("search hash substring", f"/api/apis/{api}/keys/search?q={hashes[777][:12]}"),
+            ("filter by alias", f"/api/apis/keys?alias=bench-{len(hashes) // 2}&p=1"),
+            ("search hash substring", f"/api/apis/{api}/keys/search?q={hashes[len(hashes) // 3][:12]}"),
             ("detailed, first page", "/api/keys/detailed?p=1"),
-            ("get one key by hash", f"/api/keys/{hashes[4242]}?hashed=true"),
+            ("get one key by hash", f"/api/keys/{hashes[len(hashes) // 2]}?hashed=true"),
         ]
         print(f"{'operation':28} {'median ms':>10} {'p99 ms':>8} {'x health':>9}")
         for name, path in cases:
