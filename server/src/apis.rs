@@ -1,6 +1,7 @@
 //! The APIs an organisation registers: the rules for creating, changing and deleting them.
 
 use crate::audit::{Action, Actor, Audit, Object};
+use crate::changes::{Change, Changes};
 use crate::secrets::{object_id, random_hex};
 use crate::store::{now, ApiConflict, ApiRow, Store, StoreError};
 use app::model::ApiDefinition;
@@ -40,11 +41,12 @@ impl Api {
 pub struct Apis {
     store: Store,
     audit: Audit,
+    changes: Changes,
 }
 
 impl Apis {
-    pub fn new(store: Store, audit: Audit) -> Self {
-        Self { store, audit }
+    pub fn new(store: Store, audit: Audit, changes: Changes) -> Self {
+        Self { store, audit, changes }
     }
 
     pub async fn create(&self, org_id: &str, actor: &Actor, mut def: ApiDefinition) -> Result<Api, ApiError> {
@@ -74,6 +76,7 @@ impl Apis {
             Err(StoreError::Conflict) => return Err(ApiError::ListenPathTaken(def.proxy.listen_path)),
             other => other?,
         }
+        self.changes.publish(Change::Api { api_id: row.api_id.clone() });
         let after = serde_json::to_value(&def).ok();
         self.audit.record(org_id, actor, Action::Created, Object::Api, &row.api_id, None, after.as_ref()).await?;
         Ok(Api { row, definition: def })
@@ -119,6 +122,7 @@ impl Apis {
             Ok(false) => return Err(ApiError::NotFound),
             other => other.map(|_| ())?,
         }
+        self.changes.publish(Change::Api { api_id: row.api_id.clone() });
         let before = serde_json::to_value(&current.definition).ok();
         let after = serde_json::to_value(&def).ok();
         self.audit
@@ -137,6 +141,7 @@ impl Apis {
         if !self.store.delete_api(org_id, &api.row.api_id).await? {
             return Err(ApiError::NotFound);
         }
+        self.changes.publish(Change::Api { api_id: api.row.api_id.clone() });
         let before = serde_json::to_value(&api.definition).ok();
         self.audit.record(org_id, actor, Action::Deleted, Object::Api, &api.row.api_id, before.as_ref(), None).await?;
         Ok(())

@@ -45,6 +45,19 @@ pub struct Config {
     #[arg(long, env = "PORTCULLIS_SECRET_KEY", hide_env_values = true)]
     pub secret_key: Option<Secret>,
 
+    /// How long the gateway waits for an upstream's answer, in seconds (then 504).
+    #[arg(long, env = "PORTCULLIS_UPSTREAM_TIMEOUT", default_value_t = 30.0)]
+    pub upstream_timeout: f64,
+
+    /// How often live quota counters are written back to storage, in milliseconds. A crash
+    /// loses at most this much counting.
+    #[arg(long, env = "PORTCULLIS_QUOTA_FLUSH_MS", default_value_t = 1000)]
+    pub quota_flush_ms: u64,
+
+    /// Days of raw analytics records kept (hourly aggregates are kept); 0 keeps everything.
+    #[arg(long, env = "PORTCULLIS_ANALYTICS_RETENTION_DAYS", default_value_t = 30)]
+    pub analytics_retention_days: i64,
+
     /// Mark the session cookie `Secure` (set this when the dashboard is served over HTTPS).
     #[arg(long, env = "PORTCULLIS_SECURE_COOKIES", default_value_t = false)]
     pub secure_cookies: bool,

@@ -2,12 +2,16 @@
 //! (the dashboard, the REST APIs, the gateway). See DESIGN.md for the picture.
 
 pub mod accounts;
+pub mod analytics;
 pub mod apis;
 pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod gateway;
 pub mod keys;
+pub mod limits;
+pub mod changes;
 pub mod policies;
 pub mod rest;
 pub mod secrets;

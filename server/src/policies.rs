@@ -3,6 +3,7 @@
 
 use crate::apis::{ApiError, Apis};
 use crate::audit::{Action, Actor, Audit, Object};
+use crate::changes::{Change, Changes};
 use crate::keys::Keys;
 use crate::secrets::object_id;
 use crate::store::{now, PolicyRow, Store, StoreError};
@@ -38,11 +39,12 @@ pub struct Policies {
     apis: Apis,
     keys: Keys,
     audit: Audit,
+    changes: Changes,
 }
 
 impl Policies {
-    pub fn new(store: Store, apis: Apis, keys: Keys, audit: Audit) -> Self {
-        Self { store, apis, keys, audit }
+    pub fn new(store: Store, apis: Apis, keys: Keys, audit: Audit, changes: Changes) -> Self {
+        Self { store, apis, keys, audit, changes }
     }
 
     /// Creates a policy. A chosen `id` or `_id` is kept (an import from Tyk); otherwise a
@@ -114,6 +116,7 @@ impl Policies {
         let (b, a) = (serde_json::to_value(&before).ok(), serde_json::to_value(&p).ok());
         self.audit.record(org_id, actor, Action::Updated, Object::Policy, &p.id, b.as_ref(), a.as_ref()).await?;
         self.keys.reindex_policy(org_id, &p.id).await?;
+        self.changes.publish(Change::Policy { org_id: org_id.to_owned(), policy_id: p.id.clone() });
         Ok(p)
     }
 
@@ -128,6 +131,7 @@ impl Policies {
         let before = serde_json::from_str::<serde_json::Value>(&row.body).ok();
         self.audit.record(org_id, actor, Action::Deleted, Object::Policy, &row.id, before.as_ref(), None).await?;
         self.keys.reindex_policy(org_id, &row.id).await?;
+        self.changes.publish(Change::Policy { org_id: org_id.to_owned(), policy_id: row.id.clone() });
         Ok(users)
     }
 

@@ -4,7 +4,11 @@
 use crate::accounts::Accounts;
 use crate::apis::Apis;
 use crate::audit::Audit;
-use crate::keys::Keys;
+use crate::analytics::Analytics;
+use crate::changes::Changes;
+use crate::gateway::Gateway;
+use crate::keys::{Keys, KeysDeps};
+use crate::limits::quota::Quotas;
 use crate::policies::Policies;
 use crate::vault::Vault;
 use crate::config::{Config, DatabaseUrl, StorageConfig};
@@ -12,12 +16,12 @@ use crate::state::AppState;
 use crate::store::{Store, StoreError};
 use crate::{rest, web};
 use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
-use axum::{Json, Router};
+use axum::Router;
 use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
 
 #[derive(Debug, thiserror::Error)]
@@ -86,10 +90,26 @@ impl Application {
         }
 
         let audit = Audit::new(store.clone());
-        let apis = Apis::new(store.clone(), audit.clone());
+        let changes = Changes::default();
+        let apis = Apis::new(store.clone(), audit.clone(), changes.clone());
         let vault = Vault::open(config.secret_key.as_ref().map(|s| s.expose()), &config.storage.data_dir)?;
-        let keys = Keys::new(store.clone(), apis.clone(), audit.clone(), vault, config.storage.bcrypt_cost);
-        let policies = Policies::new(store.clone(), apis.clone(), keys.clone(), audit.clone());
+        let quotas = Arc::new(Quotas::new(store.clone()));
+        quotas.spawn_flusher(Duration::from_millis(config.quota_flush_ms.max(10)));
+        let keys = Keys::new(KeysDeps {
+            store: store.clone(),
+            apis: apis.clone(),
+            audit: audit.clone(),
+            vault,
+            bcrypt_cost: config.storage.bcrypt_cost,
+            changes: changes.clone(),
+            quotas: quotas.clone(),
+        });
+        let policies = Policies::new(store.clone(), apis.clone(), keys.clone(), audit.clone(), changes.clone());
+        let analytics = Analytics::start(store.clone(), Duration::from_millis(500), config.analytics_retention_days);
+        let upstream_timeout = Duration::from_secs_f64(config.upstream_timeout.max(0.001));
+        let gw = Arc::new(Gateway::new(store.clone(), keys.clone(), quotas.clone(), analytics, upstream_timeout));
+        gw.subscribe(&changes);
+
         let state = AppState {
             config: Arc::new(config),
             store,
@@ -98,6 +118,8 @@ impl Application {
             audit,
             keys,
             policies,
+            quotas,
+            gateway: gw.clone(),
             leptos: leptos_options()?,
         };
         let router = Router::new()
@@ -105,7 +127,7 @@ impl Application {
             .layer(DefaultBodyLimit::max(rest::MAX_BODY_BYTES))
             .merge(web::router(&state))
             .with_state(state.clone());
-        let gateway_router = Router::new().fallback(gateway_not_found);
+        let gateway_router = gw.router();
         Ok(Self { api, gateway, router, gateway_router, state })
     }
 
@@ -135,6 +157,10 @@ impl Application {
         let (a, g) = tokio::join!(api.into_future(), gateway.into_future());
         a?;
         g?;
+        // Keep what the gateway counted since the last write-back.
+        if let Err(e) = self.state.quotas.flush().await {
+            tracing::warn!("quota counters not saved at shutdown: {e}");
+        }
         self.state.store.close().await;
         Ok(())
     }
@@ -158,11 +184,6 @@ fn leptos_options() -> Result<leptos::config::LeptosOptions, StartError> {
         }
     }
     Ok(options)
-}
-
-/// The gateway enforces keys once APIs can be registered; until then nothing is served here.
-async fn gateway_not_found() -> (StatusCode, Json<serde_json::Value>) {
-    (StatusCode::NOT_FOUND, Json(serde_json::json!({ "error": "No API is registered at this path" })))
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -2,7 +2,9 @@ use crate::accounts::Accounts;
 use crate::apis::Apis;
 use crate::audit::Audit;
 use crate::config::Config;
+use crate::gateway::Gateway;
 use crate::keys::Keys;
+use crate::limits::quota::Quotas;
 use crate::policies::Policies;
 use crate::store::Store;
 use axum::extract::FromRef;
@@ -19,5 +21,7 @@ pub struct AppState {
     pub audit: Audit,
     pub keys: Keys,
     pub policies: Policies,
+    pub quotas: Arc<Quotas>,
+    pub gateway: Arc<Gateway>,
     pub leptos: LeptosOptions,
 }

@@ -2,14 +2,18 @@
 //! tyk-key-semantics.md §1–§3). Keys are stored by SHA-256; the key itself is returned once.
 
 pub mod id;
+pub mod live;
 
 use crate::apis::{ApiError, Apis};
 use crate::audit::{Action, Actor, Audit, Object};
+use crate::changes::{Change, Changes};
+use crate::limits::quota::Quotas;
 use crate::store::{now, KeyFilter, KeyIndex, KeyRow, Store, StoreError};
 use crate::vault::Vault;
 use app::model::{apply_policies, trial_expiry, KeyHash, Policy, SessionState};
 pub use id::KeyRef;
 use serde_json::{json, Value};
+use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -93,11 +97,24 @@ pub struct Keys {
     audit: Audit,
     vault: Vault,
     bcrypt_cost: u32,
+    changes: Changes,
+    quotas: Arc<Quotas>,
+}
+
+/// What the keys service is built from.
+pub struct KeysDeps {
+    pub store: Store,
+    pub apis: Apis,
+    pub audit: Audit,
+    pub vault: Vault,
+    pub bcrypt_cost: u32,
+    pub changes: Changes,
+    pub quotas: Arc<Quotas>,
 }
 
 impl Keys {
-    pub fn new(store: Store, apis: Apis, audit: Audit, vault: Vault, bcrypt_cost: u32) -> Self {
-        Self { store, apis, audit, vault, bcrypt_cost }
+    pub fn new(d: KeysDeps) -> Self {
+        Self { store: d.store, apis: d.apis, audit: d.audit, vault: d.vault, bcrypt_cost: d.bcrypt_cost, changes: d.changes, quotas: d.quotas }
     }
 
     pub async fn create(&self, org_id: &str, actor: &Actor, kind: NewKey, mut s: SessionState) -> Result<KeyData, KeyError> {
@@ -154,6 +171,7 @@ impl Keys {
             }
             other => other?,
         }
+        self.changes.publish(Change::Key { key_hash: key_hash.to_string(), quota_reset: true });
         let data = self.effective(&row, &s, Some(&policies)).await?;
         self.audit
             .record(org_id, actor, Action::Created, Object::Key, key_hash.as_str(), None, serde_json::to_value(&s).ok().as_ref())
@@ -219,6 +237,7 @@ impl Keys {
         if !self.store.update_key(&updated, &index(&s, &merged), !suppress_reset).await? {
             return Err(KeyError::NotFound);
         }
+        self.changes.publish(Change::Key { key_hash: row.key_hash.clone(), quota_reset: !suppress_reset });
         let (before, after) = (serde_json::to_value(&old).ok(), serde_json::to_value(&s).ok());
         self.audit
             .record(&org_id, actor, Action::Updated, Object::Key, &row.key_hash, before.as_ref(), after.as_ref())
@@ -233,6 +252,7 @@ impl Keys {
         if !self.store.delete_key(&row.org_id, &row.key_hash).await? {
             return Err(KeyError::NotFound);
         }
+        self.changes.publish(Change::Key { key_hash: row.key_hash.clone(), quota_reset: true });
         let before = serde_json::from_str::<Value>(&row.session).ok();
         self.audit.record(&row.org_id, actor, Action::Deleted, Object::Key, &row.key_hash, before.as_ref(), None).await?;
         tracing::info!(org_id = %row.org_id, key_hash = %row.key_hash, "key deleted");
@@ -390,6 +410,16 @@ impl Keys {
         };
         let mut s = apply_policies(own, policies).unwrap_or_else(|_| own.clone());
         s.basic_auth_data.password.clear();
+        // The live quota, as the gateway counts it (Tyk recomputes quota_remaining on read).
+        if s.quota_max > 0 {
+            if let Some(q) = self.quotas.usage(&row.key_hash, "").await? {
+                let renewed = s.quota_renewal_rate > 0 && q.renews_at > 0 && q.renews_at <= now();
+                s.quota_remaining = if renewed { s.quota_max } else { (s.quota_max - q.used).max(0) };
+                if !renewed && q.renews_at > 0 {
+                    s.quota_renews = q.renews_at;
+                }
+            }
+        }
         s.hmac_string = match &row.hmac_secret {
             Some(sealed) => self.vault.decrypt(sealed).map_err(|e| StoreError::Corrupt(e.to_string()))?,
             None => String::new(),

@@ -1,6 +1,7 @@
 //! The Tyk-compatible REST APIs: the Dashboard API (`/api`, a user's credential) and the
 //! Dashboard Admin API (`/admin`, the `Admin-Auth` secret); plus health checks.
 
+pub mod activity;
 pub mod admin;
 pub mod apis;
 pub mod audit;
@@ -29,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .merge(keys::router())
         .merge(policies::router())
         .merge(audit::router())
+        .merge(activity::router())
         .merge(tyk::router())
 }
 

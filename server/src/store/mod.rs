@@ -3,14 +3,17 @@
 //! Queries are written once, in the SQL both databases understand, and run through sqlx's `Any`
 //! driver; `$1`-style parameters work on both. Only the migrations differ per backend.
 
+mod analytics;
 mod apis;
 mod audit;
 mod keys;
 mod orgs;
 mod policies;
+mod quota;
 mod sessions;
 mod users;
 
+pub use analytics::HourlyRow;
 pub use apis::{ApiConflict, ApiRow};
 pub use audit::AuditRow;
 pub use keys::{KeyFilter, KeyIndex, KeyRow};

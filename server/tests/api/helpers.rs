@@ -116,6 +116,9 @@ pub fn test_config(url: String) -> Config {
         admin_password: Some(ADMIN_PASSWORD.parse::<Secret>().unwrap()),
         secret_key: Some("5e".repeat(32).parse().unwrap()),
         secure_cookies: false,
+        upstream_timeout: 5.0,
+        quota_flush_ms: 200,
+        analytics_retention_days: 30,
     }
 }
 
@@ -270,4 +273,60 @@ impl TestApp {
 /// Access rights for one API and version.
 pub fn rights(api_id: &str, version: &str) -> Value {
     json!({ api_id: { "api_id": api_id, "versions": [version] } })
+}
+
+impl TestApp {
+    pub fn gw(&self, path: &str) -> String {
+        format!("{}{}", self.gateway, path)
+    }
+
+    /// Registers an API in front of `upstream` and returns its api_id. `extra` is merged into
+    /// the definition (auth mode, versions, ...).
+    pub async fn create_gateway_api(&self, c: &Caller, listen_path: &str, upstream: &str, extra: Value) -> String {
+        let mut def = json!({ "name": listen_path, "proxy": { "listen_path": listen_path, "target_url": upstream, "strip_listen_path": true },
+                              "version_data": { "not_versioned": true } });
+        if let (Some(d), Some(e)) = (def.as_object_mut(), extra.as_object()) {
+            for (k, v) in e {
+                d.insert(k.clone(), v.clone());
+            }
+        }
+        let reply = json_of(self.post(c, "/api/apis", &json!({ "api_definition": def })).await, StatusCode::OK).await;
+        reply["ID"].as_str().unwrap().to_owned()
+    }
+}
+
+/// A small upstream for the gateway tests: answers every request with what it received, as
+/// JSON; `/slow` waits 3 s first; `/status/{code}` answers that status.
+pub async fn spawn_upstream() -> String {
+    use axum::body::Bytes;
+    use axum::extract::Request;
+    async fn echo(req: Request) -> axum::response::Response {
+        use axum::response::IntoResponse;
+        let (parts, body) = req.into_parts();
+        if parts.uri.path().ends_with("/slow") {
+            tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+        }
+        let body: Bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+        let headers: serde_json::Map<String, Value> = parts
+            .headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), Value::String(v.to_str().unwrap_or("").to_owned())))
+            .collect();
+        let status = parts
+            .uri
+            .path()
+            .rsplit_once("/status/")
+            .and_then(|(_, c)| c.parse::<u16>().ok())
+            .and_then(|c| axum::http::StatusCode::from_u16(c).ok())
+            .unwrap_or(axum::http::StatusCode::OK);
+        let reply = json!({ "method": parts.method.as_str(), "path": parts.uri.path(), "query": parts.uri.query(),
+                            "headers": headers, "body": String::from_utf8_lossy(&body) });
+        (status, [("x-upstream", "yes"), ("connection", "keep-alive")], axum::Json(reply)).into_response()
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, axum::Router::new().fallback(echo)).await.unwrap();
+    });
+    format!("http://{addr}")
 }

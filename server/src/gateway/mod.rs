@@ -1,0 +1,338 @@
+//! The gateway: its own listener, serving every active API at its listen path. A request is
+//! checked (`pipeline`), then proxied (`proxy`) and recorded (`analytics`); the forward-auth
+//! endpoint runs the same checks for nginx, Traefik or Envoy and answers instead of proxying.
+
+pub mod cache;
+pub mod credentials;
+pub mod pipeline;
+pub mod proxy;
+pub mod refusal;
+pub mod registry;
+pub mod signature;
+
+use crate::analytics::{Analytics, Record};
+use crate::changes::{Change, Changes};
+use crate::keys::live::LiveKey;
+use crate::keys::Keys;
+use crate::limits::quota::Quotas;
+use crate::limits::rate::RateLimiter;
+use crate::store::Store;
+use app::model::AuthMode;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use axum::Router;
+use cache::{Cached, KeyCache};
+use pipeline::{Passed, Refused, RequestView};
+use proxy::{Credential, Proxy};
+use refusal::Refusal;
+use registry::{ApiRegistry, LiveApi};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+/// Where forward-auth requests arrive (Envoy appends the original path to it).
+pub const FORWARD_AUTH_PATH: &str = "/_portcullis/auth";
+/// Largest body kept in analytics when a key asks for detailed recording.
+const DETAILED_BODY_LIMIT: usize = 1024 * 1024;
+
+pub struct Gateway {
+    pub registry: ApiRegistry,
+    pub cache: KeyCache,
+    pub rate: RateLimiter,
+    pub quotas: Arc<Quotas>,
+    keys: Keys,
+    store: Store,
+    proxy: Proxy,
+    analytics: Analytics,
+    /// API changes seen, and the count the table was last read at: when they differ, the
+    /// table is read again before the next request is matched.
+    api_changes: AtomicU64,
+    apis_loaded_at: AtomicU64,
+    reloading: tokio::sync::Mutex<()>,
+    /// SHA-256 of the basic-auth password last verified for a key: a later request with the
+    /// same password skips bcrypt. Whole digests are compared, so a prefix or an extension of
+    /// the password (or of the username, which is part of the key) never matches.
+    basic_verified: RwLock<HashMap<String, [u8; 32]>>,
+    /// Keys being loaded right now, one gate each.
+    loading: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl Gateway {
+    pub fn new(store: Store, keys: Keys, quotas: Arc<Quotas>, analytics: Analytics, upstream_timeout: Duration) -> Self {
+        Self {
+            registry: ApiRegistry::default(),
+            cache: KeyCache::default(),
+            rate: RateLimiter::default(),
+            quotas,
+            keys,
+            store,
+            proxy: Proxy::new(upstream_timeout),
+            analytics,
+            api_changes: AtomicU64::new(1),
+            apis_loaded_at: AtomicU64::new(0),
+            reloading: tokio::sync::Mutex::new(()),
+            basic_verified: RwLock::default(),
+            loading: Default::default(),
+        }
+    }
+
+    /// Drops what a change makes stale, before the change's response is sent.
+    pub fn subscribe(self: &Arc<Self>, changes: &Changes) {
+        let gw = Arc::clone(self);
+        changes.subscribe(move |change| match change {
+            Change::Key { key_hash, quota_reset } => {
+                gw.cache.invalidate(key_hash);
+                gw.basic_verified.write().unwrap_or_else(|e| e.into_inner()).remove(key_hash);
+                if *quota_reset {
+                    gw.quotas.reset(key_hash);
+                    gw.rate.forget(key_hash);
+                }
+            }
+            Change::Policy { org_id, policy_id } => gw.cache.invalidate_policy(org_id, policy_id),
+            Change::Api { .. } => {
+                gw.api_changes.fetch_add(1, Ordering::AcqRel);
+            }
+        });
+    }
+
+    pub fn router(self: Arc<Self>) -> Router {
+        Router::new()
+            .route(FORWARD_AUTH_PATH, any(forward_auth))
+            .route(&format!("{FORWARD_AUTH_PATH}/{{*rest}}"), any(forward_auth))
+            .fallback(proxy_request)
+            .with_state(self)
+    }
+
+    /// The API serving a path, reading the API table again first if it changed.
+    async fn api_for(&self, path: &str) -> Option<Arc<LiveApi>> {
+        if self.apis_loaded_at.load(Ordering::Acquire) != self.api_changes.load(Ordering::Acquire) {
+            // Requests arriving meanwhile wait for the new table rather than use the old one.
+            let _reloading = self.reloading.lock().await;
+            let seen = self.api_changes.load(Ordering::Acquire);
+            if self.apis_loaded_at.load(Ordering::Acquire) != seen {
+                match self.registry.reload(&self.store).await {
+                    Ok(_) => self.apis_loaded_at.store(seen, Ordering::Release),
+                    Err(e) => tracing::error!("API table not reloaded: {e}"),
+                }
+            }
+        }
+        self.registry.find(path)
+    }
+
+    /// A key by hash: from the cache, or loaded on first use. Concurrent first requests for
+    /// one key wait for a single load instead of each reading the database.
+    pub async fn key_for(&self, key_hash: &str) -> Option<Arc<LiveKey>> {
+        match self.cache.get(key_hash) {
+            Cached::Found(k) => return Some(k),
+            Cached::Missing => return None,
+            Cached::Unknown => {}
+        }
+        let gate = self.loading.lock().unwrap_or_else(|e| e.into_inner()).entry(key_hash.to_owned()).or_default().clone();
+        let _loading = gate.lock().await;
+        let result = self.load_key(key_hash).await;
+        self.loading.lock().unwrap_or_else(|e| e.into_inner()).remove(key_hash);
+        result
+    }
+
+    async fn load_key(&self, key_hash: &str) -> Option<Arc<LiveKey>> {
+        // Another request may have loaded it while this one waited.
+        match self.cache.get(key_hash) {
+            Cached::Found(k) => return Some(k),
+            Cached::Missing => return None,
+            Cached::Unknown => {}
+        }
+        match self.keys.load_live(key_hash).await {
+            Ok(key) => {
+                let key = key.map(Arc::new);
+                self.cache.put(key_hash, key.clone());
+                key
+            }
+            Err(e) => {
+                tracing::error!("key not loaded: {e}");
+                None
+            }
+        }
+    }
+
+    pub async fn verify_basic_password(&self, key: &LiveKey, password: &str) -> bool {
+        let Some(hash) = key.basic_password_hash.clone().filter(|h| !h.is_empty()) else { return false };
+        // bcrypt reads only 72 bytes; a longer password would match on its first 72.
+        if password.len() > 72 {
+            return false;
+        }
+        let digest: [u8; 32] = Sha256::digest(password.as_bytes()).into();
+        if self.basic_verified.read().unwrap_or_else(|e| e.into_inner()).get(&key.hash) == Some(&digest) {
+            return true;
+        }
+        let password = password.to_owned();
+        let ok = tokio::task::spawn_blocking(move || bcrypt::verify(password, &hash).unwrap_or(false)).await.unwrap_or(false);
+        if ok {
+            self.basic_verified.write().unwrap_or_else(|e| e.into_inner()).insert(key.hash.clone(), digest);
+        }
+        ok
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn record(
+        &self,
+        api: &LiveApi,
+        key: Option<&LiveKey>,
+        version: &str,
+        method: &Method,
+        path: &str,
+        status: StatusCode,
+        started: Instant,
+        upstream: Duration,
+        raw: (Option<String>, Option<String>),
+    ) {
+        let (key_hash, alias, tags) = match key {
+            Some(k) => {
+                let mut tags = k.session.tags.clone();
+                tags.extend(k.session.policy_ids().iter().map(|p| format!("pol-{p}")));
+                (k.hash.clone(), k.session.alias.clone(), tags)
+            }
+            None => (String::new(), String::new(), Vec::new()),
+        };
+        self.analytics.record(Record {
+            at_ms: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0),
+            org_id: api.org_id.clone(),
+            api_id: api.api_id.clone(),
+            api_version: if version.is_empty() { "Non Versioned".into() } else { version.to_owned() },
+            key_hash,
+            alias,
+            tags,
+            method: method.to_string(),
+            path: path.to_owned(),
+            status: status.as_u16(),
+            latency_ms: started.elapsed().as_secs_f64() * 1000.0,
+            upstream_ms: upstream.as_secs_f64() * 1000.0,
+            raw_request: raw.0,
+            raw_response: raw.1,
+        });
+    }
+}
+
+/// Every request to the gateway that is not forward-auth: check, proxy, record.
+async fn proxy_request(State(gw): State<Arc<Gateway>>, ConnectInfo(client): ConnectInfo<SocketAddr>, req: Request) -> Response {
+    let started = Instant::now();
+    let path = req.uri().path().to_owned();
+    let Some(api) = gw.api_for(&path).await else {
+        return Refusal::NoApi.render(HeaderMap::new());
+    };
+    let method = req.method().clone();
+    let view = RequestView { method: &method, path: &path, query: req.uri().query(), headers: req.headers() };
+    let passed = match pipeline::check(&gw, &api, &view).await {
+        Ok(p) => p,
+        Err(Refused { refusal, key, headers }) => {
+            gw.record(&api, key.as_deref(), "", &method, &path, refusal.status(), started, Duration::ZERO, (None, None));
+            return refusal.render(headers);
+        }
+    };
+    let Passed { key, version, headers } = passed;
+    let source = credentials::api_key(&api, req.headers(), req.uri().query()).map(|(_, source)| source);
+    let credential = match (api.auth, &source) {
+        (AuthMode::Keyless, _) => Credential::None,
+        (AuthMode::BasicAuth, _) => Credential::Header("authorization"),
+        (_, Some(source)) => Credential::from(source),
+        (_, None) => Credential::Header(&api.auth_header),
+    };
+    let detailed = key.as_ref().is_some_and(|k| k.session.enable_detailed_recording);
+    let (req, raw_request) = if detailed { buffer_request(req).await } else { (req, None) };
+    let upstream_started = Instant::now();
+    let result = gw.proxy.forward(&api, req, client, credential).await;
+    let upstream = upstream_started.elapsed();
+    let mut response = match result {
+        Ok(r) => r,
+        Err(refusal) => {
+            gw.record(&api, key.as_deref(), &version, &method, &path, refusal.status(), started, upstream, (raw_request, None));
+            return refusal.render(headers);
+        }
+    };
+    response.headers_mut().extend(headers);
+    let status = response.status();
+    let (response, raw_response) = if detailed { buffer_response(response).await } else { (response, None) };
+    gw.record(&api, key.as_deref(), &version, &method, &path, status, started, upstream, (raw_request, raw_response));
+    response
+}
+
+async fn buffer_request(req: Request) -> (Request, Option<String>) {
+    use http_body_util::BodyExt;
+    let (parts, body) = req.into_parts();
+    match http_body_util::Limited::new(body, DETAILED_BODY_LIMIT).collect().await {
+        Ok(collected) => {
+            let bytes = collected.to_bytes();
+            let raw = base64_of(&bytes);
+            (Request::from_parts(parts, Body::from(bytes)), Some(raw))
+        }
+        Err(_) => (Request::from_parts(parts, Body::empty()), None),
+    }
+}
+
+async fn buffer_response(resp: Response) -> (Response, Option<String>) {
+    use http_body_util::BodyExt;
+    let (parts, body) = resp.into_parts();
+    match body.collect().await {
+        Ok(collected) => {
+            let bytes = collected.to_bytes();
+            let raw = (bytes.len() <= DETAILED_BODY_LIMIT).then(|| base64_of(&bytes));
+            (Response::from_parts(parts, Body::from(bytes)), raw)
+        }
+        Err(_) => (Response::from_parts(parts, Body::empty()), None),
+    }
+}
+
+fn base64_of(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Forward-auth for nginx `auth_request`, Traefik ForwardAuth and Envoy ext_authz (HTTP): the
+/// same checks on the forwarded method, URI and headers; 200 with identity headers, or the
+/// refusal. Nothing is proxied.
+async fn forward_auth(State(gw): State<Arc<Gateway>>, req: Request) -> Response {
+    let headers = req.headers();
+    let header = |names: &[&str]| names.iter().find_map(|n| headers.get(*n).and_then(|v| v.to_str().ok()).map(str::to_owned));
+    // nginx: X-Original-URI/-Method (set in its config); Traefik: X-Forwarded-Uri/-Method;
+    // Envoy: the original path appended to ours.
+    let uri = header(&["x-forwarded-uri", "x-original-uri"]).unwrap_or_else(|| {
+        let full = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+        full.strip_prefix(FORWARD_AUTH_PATH).filter(|r| !r.is_empty()).unwrap_or("/").to_owned()
+    });
+    let method: Method = header(&["x-forwarded-method", "x-original-method"])
+        .and_then(|m| m.parse().ok())
+        .unwrap_or_else(|| req.method().clone());
+    let (path, query) = match uri.split_once('?') {
+        Some((p, q)) => (p.to_owned(), Some(q.to_owned())),
+        None => (uri.clone(), None),
+    };
+    let Some(api) = gw.api_for(&path).await else {
+        return Refusal::NoApi.render(HeaderMap::new());
+    };
+    let view = RequestView { method: &method, path: &path, query: query.as_deref(), headers };
+    match pipeline::check(&gw, &api, &view).await {
+        Ok(Passed { key, headers: mut out, .. }) => {
+            if let Some(k) = &key {
+                let identity = [
+                    ("x-portcullis-key-hash", k.hash.clone()),
+                    ("x-portcullis-alias", k.session.alias.clone()),
+                    ("x-portcullis-org", k.org_id.clone()),
+                    ("x-portcullis-policies", k.session.policy_ids().join(",")),
+                ];
+                for (name, value) in identity {
+                    if let Ok(v) = HeaderValue::from_str(&value) {
+                        out.insert(HeaderName::from_static(name), v);
+                    }
+                }
+            }
+            out.insert(HeaderName::from_static("x-portcullis-api"), HeaderValue::from_str(&api.api_id).unwrap_or(HeaderValue::from_static("")));
+            (StatusCode::OK, out).into_response()
+        }
+        Err(Refused { refusal, headers, .. }) => refusal.render(headers),
+    }
+}

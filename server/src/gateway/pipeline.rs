@@ -1,0 +1,269 @@
+//! The checks of one request, in Tyk's order (§4.1): credential → session → inactive →
+//! expired → access rights (API, version, path and method) → rate limit (with throttling) →
+//! quota. Each step either lets the request go on or refuses it; nothing here touches the
+//! database once a key is cached.
+
+use super::credentials;
+use super::refusal::Refusal;
+use super::registry::LiveApi;
+use super::signature;
+use super::Gateway;
+use crate::keys::live::LiveKey;
+use crate::limits::mono_nanos;
+use crate::limits::rate::Rate;
+use app::model::{AuthMode, SessionState};
+use axum::http::{HeaderMap, HeaderValue, Method};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What the checks need to know of a request.
+pub struct RequestView<'a> {
+    pub method: &'a Method,
+    pub path: &'a str,
+    pub query: Option<&'a str>,
+    pub headers: &'a HeaderMap,
+}
+
+/// A request that passed: the key (none for keyless APIs), its version, and the headers
+/// describing its rate limit and quota.
+pub struct Passed {
+    pub key: Option<Arc<LiveKey>>,
+    pub version: String,
+    pub headers: HeaderMap,
+}
+
+/// A refused request, with the headers that still describe the limits.
+pub struct Refused {
+    pub refusal: Refusal,
+    pub key: Option<Arc<LiveKey>>,
+    pub headers: HeaderMap,
+}
+
+impl From<Refusal> for Refused {
+    fn from(refusal: Refusal) -> Self {
+        Refused { refusal, key: None, headers: HeaderMap::new() }
+    }
+}
+
+pub async fn check(gw: &Gateway, api: &LiveApi, req: &RequestView<'_>) -> Result<Passed, Refused> {
+    let version = requested_version(api, req);
+    if api.auth == AuthMode::Keyless {
+        return Ok(Passed { key: None, version, headers: HeaderMap::new() });
+    }
+    let key = authenticate(gw, api, req).await?;
+    let mut headers = HeaderMap::new();
+    let refuse = |refusal, headers| Refused { refusal, key: Some(key.clone()), headers };
+
+    let s = &key.session;
+    if s.is_inactive {
+        return Err(refuse(Refusal::Inactive, headers));
+    }
+    if s.expires >= 1 && s.expires < crate::store::now() {
+        return Err(refuse(Refusal::Expired, headers));
+    }
+    if let Err(r) = access_rights(api, &key, &version, req) {
+        return Err(refuse(r, headers));
+    }
+
+    // Limits apply per API where the key (or a policy) gives this API limits of its own.
+    let (scope, limits) = limits_for(s, &api.api_id);
+    let rate = Rate { rate: limits.rate, per: limits.per };
+    if rate.is_limited() {
+        let limiter_key = format!("{}:{}", key.hash, scope);
+        let mut decision = gw.rate.check(&limiter_key, rate, mono_nanos(), false);
+        // Throttling: wait and try again before answering 429.
+        let mut retries = 0;
+        while !decision.allowed && retries < limits.throttle_retry_limit {
+            retries += 1;
+            tokio::time::sleep(Duration::from_secs_f64(limits.throttle_interval.max(0.0))).await;
+            if gw.rate.check(&limiter_key, rate, mono_nanos(), true).allowed {
+                decision = gw.rate.check(&limiter_key, rate, mono_nanos(), false);
+            }
+        }
+        put(&mut headers, "x-ratelimit-limit", decision.limit);
+        put(&mut headers, "x-ratelimit-remaining", decision.remaining);
+        let reset_secs = (decision.retry_after_nanos as f64 / 1e9).ceil() as i64;
+        put(&mut headers, "x-ratelimit-reset", crate::store::now() + reset_secs);
+        if !decision.allowed {
+            put(&mut headers, "retry-after", reset_secs.max(1));
+            return Err(refuse(Refusal::RateLimited, headers));
+        }
+    }
+
+    if limits.quota_max > 0 {
+        let q = gw
+            .quotas
+            .consume(&key.hash, &scope, limits.quota_max, limits.quota_renewal_rate, limits.quota_renews, crate::store::now())
+            .await;
+        put(&mut headers, "x-quota-limit", q.limit);
+        put(&mut headers, "x-quota-remaining", q.remaining);
+        put(&mut headers, "x-quota-reset", q.renews_at);
+        if !q.allowed {
+            return Err(refuse(Refusal::QuotaExceeded, headers));
+        }
+    }
+    Ok(Passed { key: Some(key), version, headers })
+}
+
+fn put(headers: &mut HeaderMap, name: &'static str, value: impl ToString) {
+    if let Ok(v) = HeaderValue::from_str(&value.to_string()) {
+        headers.insert(name, v);
+    }
+}
+
+/// The limits that apply to this API, and the counter scope ("" = the key's own counters).
+struct Limits {
+    rate: f64,
+    per: f64,
+    throttle_interval: f64,
+    throttle_retry_limit: i64,
+    quota_max: i64,
+    quota_renewal_rate: i64,
+    quota_renews: i64,
+}
+
+fn limits_for(s: &SessionState, api_id: &str) -> (String, Limits) {
+    if let Some(def) = s.access_rights.get(api_id) {
+        if let Some(l) = def.limit.as_ref().filter(|l| !l.is_empty()) {
+            let scope = if def.allowance_scope.is_empty() { api_id.to_owned() } else { def.allowance_scope.clone() };
+            return (
+                scope,
+                Limits {
+                    rate: l.rate,
+                    per: l.per,
+                    throttle_interval: l.throttle_interval,
+                    throttle_retry_limit: l.throttle_retry_limit,
+                    quota_max: l.quota_max,
+                    quota_renewal_rate: l.quota_renewal_rate,
+                    quota_renews: l.quota_renews,
+                },
+            );
+        }
+    }
+    (
+        String::new(),
+        Limits {
+            rate: s.rate,
+            per: s.per,
+            throttle_interval: s.throttle_interval,
+            throttle_retry_limit: s.throttle_retry_limit,
+            quota_max: s.quota_max,
+            quota_renewal_rate: s.quota_renewal_rate,
+            quota_renews: s.quota_renews,
+        },
+    )
+}
+
+/// Finds and checks the credential the API asks for, and returns the key behind it.
+async fn authenticate(gw: &Gateway, api: &LiveApi, req: &RequestView<'_>) -> Result<Arc<LiveKey>, Refused> {
+    match api.auth {
+        AuthMode::BasicAuth => {
+            let Some((user, password)) = credentials::basic(req.headers) else {
+                return Err(Refusal::BasicAuthFailed.into());
+            };
+            let key = gw
+                .key_for(&crate::keys::id::hash(&crate::keys::id::basic(&api.org_id, &user)).to_string())
+                .await
+                .ok_or(Refusal::BasicAuthFailed)?;
+            if !gw.verify_basic_password(&key, &password).await {
+                return Err(Refusal::BasicAuthFailed.into());
+            }
+            Ok(key)
+        }
+        AuthMode::Hmac => verify_signature(gw, api, req).await.map_err(Refused::from),
+        AuthMode::Key | AuthMode::Keyless => {
+            let (token, _) = credentials::api_key(api, req.headers, req.query).ok_or(Refusal::AuthFieldMissing)?;
+            find_key(gw, api, &token).await.ok_or_else(|| Refusal::Disallowed.into())
+        }
+    }
+}
+
+/// A presented key: by its own hash, or, for a custom key presented without its organisation
+/// prefix, as the API's organisation + key (Tyk's lookup order).
+async fn find_key(gw: &Gateway, api: &LiveApi, token: &str) -> Option<Arc<LiveKey>> {
+    if token.len() < 3 {
+        return None;
+    }
+    if let Some(k) = gw.key_for(crate::keys::id::hash(token).as_str()).await {
+        return Some(k);
+    }
+    if token.starts_with(&api.org_id) {
+        return None;
+    }
+    gw.key_for(crate::keys::id::hash(&format!("{}{token}", api.org_id)).as_str()).await
+}
+
+async fn verify_signature(gw: &Gateway, api: &LiveApi, req: &RequestView<'_>) -> Result<Arc<LiveKey>, Refusal> {
+    let invalid = Refusal::HmacInvalid;
+    let header = req.headers.get(api.auth_header.as_str()).and_then(|v| v.to_str().ok()).ok_or(invalid.clone())?;
+    let sig = signature::parse(header).ok_or(invalid.clone())?;
+    let allowed = &api.def.hmac_allowed_algorithms;
+    if !allowed.is_empty() && !allowed.iter().any(|a| a.eq_ignore_ascii_case(&sig.algorithm)) {
+        return Err(invalid);
+    }
+    // The date is required (it is parsed before the skew check, as in Tyk).
+    let date_ms = signature::request_date_ms(req.headers).ok_or(invalid.clone())?;
+    let skew = api.def.hmac_allowed_clock_skew;
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
+    if skew > 0.0 && (now_ms - date_ms).abs() as f64 > skew {
+        return Err(invalid);
+    }
+    let key = find_key(gw, api, &sig.key_id).await.ok_or(invalid.clone())?;
+    let secret = key.hmac_secret.as_deref().filter(|s| !s.is_empty()).ok_or(invalid.clone())?;
+    if !(key.session.hmac_enabled || key.session.enable_http_signature_validation) {
+        return Err(invalid);
+    }
+    let signing = signature::signing_string(&sig, req.method, req.path, req.headers).ok_or(invalid.clone())?;
+    let expected = signature::sign(&sig.algorithm, secret, &signing);
+    if !signature::matches(&expected, &sig.signature) {
+        return Err(invalid);
+    }
+    Ok(key)
+}
+
+/// The version the request asks for: where the API says to read it, else its default.
+fn requested_version(api: &LiveApi, req: &RequestView<'_>) -> String {
+    let vd = &api.def.version_data;
+    if vd.not_versioned {
+        return String::new();
+    }
+    let def = &api.def.definition;
+    let found = match def.location.as_str() {
+        "header" => req.headers.get(def.key.as_str()).and_then(|v| v.to_str().ok()).map(str::to_owned),
+        "url-param" => req.query.and_then(|q| credentials::query_param(q, &def.key)),
+        "url" => api.inner_path(req.path).trim_start_matches('/').split('/').next().map(str::to_owned),
+        _ => None,
+    };
+    found.filter(|v| !v.is_empty()).unwrap_or_else(|| vd.default_version.clone())
+}
+
+/// The key may use this API, this version, this path with this method.
+fn access_rights(api: &LiveApi, key: &LiveKey, version: &str, req: &RequestView<'_>) -> Result<(), Refusal> {
+    // Keys and APIs belong to organisations; one never opens another's API.
+    if key.refused || key.org_id != api.org_id {
+        return Err(Refusal::Disallowed);
+    }
+    if !api.def.version_data.not_versioned && !version.is_empty() && !api.def.has_version(version) {
+        return Err(Refusal::VersionUnknown);
+    }
+    let rights = &key.session.access_rights;
+    // No access rights: every API of the organisation.
+    if rights.is_empty() {
+        return Ok(());
+    }
+    let right = rights.get(&api.api_id).ok_or(Refusal::Disallowed)?;
+    if !api.def.version_data.not_versioned && !right.versions.is_empty() && !right.versions.iter().any(|v| v == version) {
+        return Err(Refusal::Disallowed);
+    }
+    let rules = key.url_rules.get(&api.api_id).map(Vec::as_slice).unwrap_or_default();
+    if !right.allowed_urls.is_empty() {
+        let inner = api.inner_path(req.path);
+        let ok = rules.iter().any(|r| {
+            (r.pattern.is_match(inner) || r.pattern.is_match(req.path)) && r.methods.iter().any(|m| m == req.method.as_str())
+        });
+        if !ok {
+            return Err(Refusal::ResourceDisallowed);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,70 @@
+//! Why the gateway refuses a request: Tyk's status codes and messages, rendered in Tyk's error
+//! template `{"error": "…"}`, in one place.
+
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    NoApi,
+    AuthFieldMissing,
+    Disallowed,
+    Inactive,
+    Expired,
+    ResourceDisallowed,
+    VersionUnknown,
+    RateLimited,
+    QuotaExceeded,
+    BasicAuthFailed,
+    HmacInvalid,
+    UpstreamUnreachable(String),
+    UpstreamTimeout,
+    Internal,
+}
+
+impl Refusal {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::NoApi => StatusCode::NOT_FOUND,
+            Self::AuthFieldMissing | Self::Expired | Self::BasicAuthFailed => StatusCode::UNAUTHORIZED,
+            Self::Disallowed | Self::Inactive | Self::ResourceDisallowed | Self::VersionUnknown | Self::QuotaExceeded => {
+                StatusCode::FORBIDDEN
+            }
+            Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Self::HmacInvalid => StatusCode::BAD_REQUEST,
+            Self::UpstreamUnreachable(_) => StatusCode::BAD_GATEWAY,
+            Self::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            Self::NoApi => "No API is registered at this path".into(),
+            Self::AuthFieldMissing => "Authorization field missing".into(),
+            Self::Disallowed => "Access to this API has been disallowed".into(),
+            Self::Inactive => "Key is inactive, please renew".into(),
+            Self::Expired => "Key has expired, please renew".into(),
+            Self::ResourceDisallowed => "Access to this resource has been disallowed".into(),
+            Self::VersionUnknown => "This API version does not seem to exist".into(),
+            Self::RateLimited => "Rate Limit Exceeded".into(),
+            Self::QuotaExceeded => "Quota exceeded".into(),
+            Self::BasicAuthFailed => "User not authorised".into(),
+            Self::HmacInvalid => "Authorization field missing, malformed or invalid".into(),
+            Self::UpstreamUnreachable(why) => format!("The upstream service could not be reached: {why}"),
+            Self::UpstreamTimeout => "The upstream service did not answer in time".into(),
+            Self::Internal => "there was a problem proxying the request".into(),
+        }
+    }
+
+    /// The refusal as a response, with extra headers (rate limit, quota).
+    pub fn render(&self, extra: HeaderMap) -> Response {
+        let mut resp = (self.status(), Json(serde_json::json!({ "error": self.message() }))).into_response();
+        resp.headers_mut().extend(extra);
+        if *self == Self::BasicAuthFailed {
+            resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"portcullis\""));
+        }
+        resp
+    }
+}

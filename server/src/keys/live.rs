@@ -1,0 +1,68 @@
+//! A key as the gateway needs it: the effective session (policies applied), its secrets for
+//! verifying signatures and passwords, and its path rules compiled once.
+
+use super::{parse_session, Keys};
+use crate::store::StoreError;
+use app::model::{apply_policies, SessionState};
+use regex::Regex;
+use std::collections::BTreeMap;
+
+pub struct UrlRule {
+    pub pattern: Regex,
+    pub methods: Vec<String>,
+}
+
+pub struct LiveKey {
+    pub hash: String,
+    pub org_id: String,
+    pub session: SessionState,
+    pub hmac_secret: Option<String>,
+    /// bcrypt hash of a basic-auth user's password.
+    pub basic_password_hash: Option<String>,
+    /// Per API id: the `allowed_urls` rules, compiled.
+    pub url_rules: BTreeMap<String, Vec<UrlRule>>,
+    /// Its policies could not be applied (all of them deleted, or they conflict): Tyk treats
+    /// such a key as not found.
+    pub refused: bool,
+}
+
+impl Keys {
+    /// Loads a key for the gateway; `None` when there is no such key.
+    pub async fn load_live(&self, key_hash: &str) -> Result<Option<LiveKey>, StoreError> {
+        let Some(row) = self.store.key(key_hash).await? else { return Ok(None) };
+        let own = parse_session(&row).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let policies = self.existing_policies(&row.org_id, &own).await?;
+        let lost_all_policies = !own.policy_ids().is_empty() && policies.is_empty();
+        let (session, refused) = match apply_policies(&own, &policies) {
+            Ok(s) if !lost_all_policies => (s, false),
+            _ => (own.clone(), true),
+        };
+        let hmac_secret = match &row.hmac_secret {
+            Some(sealed) => Some(self.vault.decrypt(sealed).map_err(|e| StoreError::Corrupt(e.to_string()))?),
+            None => None,
+        };
+        let basic_password_hash = row.basic_username.as_ref().map(|_| own.basic_auth_data.password.clone());
+        let url_rules = session
+            .access_rights
+            .iter()
+            .map(|(api, def)| {
+                let rules = def
+                    .allowed_urls
+                    .iter()
+                    // Patterns were validated when stored; one that no longer compiles matches nothing.
+                    .filter_map(|u| Some(UrlRule { pattern: Regex::new(&u.url).ok()?, methods: u.methods.clone() }))
+                    .collect();
+                (api.clone(), rules)
+            })
+            .collect();
+        Ok(Some(LiveKey {
+            hash: row.key_hash,
+            org_id: row.org_id,
+            session,
+            hmac_secret,
+            basic_password_hash,
+            url_rules,
+            refused,
+        }))
+    }
+}

@@ -1,0 +1,119 @@
+use super::{Store, StoreError};
+use crate::analytics::Record;
+use sqlx::Row;
+
+/// One hour of one key's traffic on one API with one status.
+#[derive(Clone, Debug)]
+pub struct HourlyRow {
+    pub hour: i64,
+    pub status: i64,
+    pub hits: i64,
+    pub latency_ms: f64,
+    pub upstream_ms: f64,
+    pub min_latency_ms: f64,
+    pub max_latency_ms: f64,
+    pub min_upstream_ms: f64,
+    pub max_upstream_ms: f64,
+    pub last_hit_ms: i64,
+}
+
+impl Store {
+    /// Stores a batch of records and adds them to the hourly aggregates, in one transaction.
+    pub async fn insert_analytics(&self, records: &[Record]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for r in records {
+            sqlx::query(
+                "INSERT INTO analytics (at_ms, org_id, api_id, api_version, key_hash, alias, tags, method, path, status, \
+                 latency_ms, upstream_ms, raw_request, raw_response) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+            )
+            .bind(r.at_ms)
+            .bind(&r.org_id)
+            .bind(&r.api_id)
+            .bind(&r.api_version)
+            .bind(&r.key_hash)
+            .bind(&r.alias)
+            .bind(serde_json::to_string(&r.tags).unwrap_or_default())
+            .bind(&r.method)
+            .bind(&r.path)
+            .bind(r.status as i64)
+            .bind(r.latency_ms)
+            .bind(r.upstream_ms)
+            .bind(&r.raw_request)
+            .bind(&r.raw_response)
+            .execute(&mut *tx)
+            .await?;
+            let hour = r.at_ms / 3_600_000 * 3600;
+            sqlx::query(
+                "INSERT INTO analytics_hourly (org_id, api_id, key_hash, hour, status, hits, latency_ms, upstream_ms, \
+                 min_latency_ms, max_latency_ms, min_upstream_ms, max_upstream_ms, last_hit_ms) \
+                 VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $6, $6, $7, $7, $8) \
+                 ON CONFLICT (org_id, api_id, key_hash, hour, status) DO UPDATE SET \
+                 hits = analytics_hourly.hits + 1, \
+                 latency_ms = analytics_hourly.latency_ms + excluded.latency_ms, \
+                 upstream_ms = analytics_hourly.upstream_ms + excluded.upstream_ms, \
+                 min_latency_ms = CASE WHEN excluded.min_latency_ms < analytics_hourly.min_latency_ms THEN excluded.min_latency_ms ELSE analytics_hourly.min_latency_ms END, \
+                 max_latency_ms = CASE WHEN excluded.max_latency_ms > analytics_hourly.max_latency_ms THEN excluded.max_latency_ms ELSE analytics_hourly.max_latency_ms END, \
+                 min_upstream_ms = CASE WHEN excluded.min_upstream_ms < analytics_hourly.min_upstream_ms THEN excluded.min_upstream_ms ELSE analytics_hourly.min_upstream_ms END, \
+                 max_upstream_ms = CASE WHEN excluded.max_upstream_ms > analytics_hourly.max_upstream_ms THEN excluded.max_upstream_ms ELSE analytics_hourly.max_upstream_ms END, \
+                 last_hit_ms = CASE WHEN excluded.last_hit_ms > analytics_hourly.last_hit_ms THEN excluded.last_hit_ms ELSE analytics_hourly.last_hit_ms END",
+            )
+            .bind(&r.org_id)
+            .bind(&r.api_id)
+            .bind(&r.key_hash)
+            .bind(hour)
+            .bind(r.status as i64)
+            .bind(r.latency_ms)
+            .bind(r.upstream_ms)
+            .bind(r.at_ms)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A key's hourly aggregates in [from, to) (unix seconds), oldest first.
+    pub async fn key_activity(&self, org_id: &str, key_hash: &str, from: i64, to: i64) -> Result<Vec<HourlyRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT hour, status, CAST(SUM(hits) AS BIGINT) AS hits, SUM(latency_ms) AS latency_ms, SUM(upstream_ms) AS upstream_ms, \
+             MIN(min_latency_ms) AS min_latency_ms, MAX(max_latency_ms) AS max_latency_ms, \
+             MIN(min_upstream_ms) AS min_upstream_ms, MAX(max_upstream_ms) AS max_upstream_ms, MAX(last_hit_ms) AS last_hit_ms \
+             FROM analytics_hourly WHERE org_id = $1 AND key_hash = $2 AND hour >= $3 AND hour < $4 \
+             GROUP BY hour, status ORDER BY hour, status",
+        )
+        .bind(org_id)
+        .bind(key_hash)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(HourlyRow {
+                    hour: r.try_get("hour")?,
+                    status: r.try_get("status")?,
+                    hits: r.try_get("hits")?,
+                    latency_ms: r.try_get("latency_ms")?,
+                    upstream_ms: r.try_get("upstream_ms")?,
+                    min_latency_ms: r.try_get("min_latency_ms")?,
+                    max_latency_ms: r.try_get("max_latency_ms")?,
+                    min_upstream_ms: r.try_get("min_upstream_ms")?,
+                    max_upstream_ms: r.try_get("max_upstream_ms")?,
+                    last_hit_ms: r.try_get("last_hit_ms")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+
+    /// How many raw records there are for an organisation (tests and retention).
+    pub async fn count_analytics(&self, org_id: &str) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM analytics WHERE org_id = $1").bind(org_id).fetch_one(&self.pool).await?)
+    }
+
+    /// Retention: removes raw records older than `cutoff_ms` (aggregates stay).
+    pub async fn delete_analytics_before(&self, cutoff_ms: i64) -> Result<u64, StoreError> {
+        Ok(sqlx::query("DELETE FROM analytics WHERE at_ms < $1").bind(cutoff_ms).execute(&self.pool).await?.rows_affected())
+    }
+}
