@@ -109,6 +109,11 @@ impl Gateway {
             .with_state(self)
     }
 
+    /// The API serving a path (public for the benchmark).
+    pub async fn lookup_api(&self, path: &str) -> Option<Arc<LiveApi>> {
+        self.api_for(path).await
+    }
+
     /// The API serving a path, reading the API table again first if it changed.
     async fn api_for(&self, path: &str) -> Option<Arc<LiveApi>> {
         if self.apis_loaded_at.load(Ordering::Acquire) != self.api_changes.load(Ordering::Acquire) {

@@ -11,6 +11,7 @@ mod gateway;
 mod health;
 mod keys;
 mod policies;
+mod process;
 mod signin;
 mod tyk;
 mod tyk_script;

@@ -1,0 +1,167 @@
+//! Tests that need whole processes: the real binary killed with SIGKILL under load, and a real
+//! nginx doing forward-auth against the gateway.
+
+use crate::helpers::*;
+use reqwest::StatusCode;
+use serde_json::json;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+struct Server {
+    child: Child,
+    base: String,
+    gateway: String,
+}
+
+fn start_server(data_dir: &std::path::Path, port: u16, gw_port: u16) -> Server {
+    let child = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .arg("serve")
+        .env_remove("PORTCULLIS_DATABASE_URL")
+        .env("PORTCULLIS_DATA_DIR", data_dir)
+        .env("PORTCULLIS_LISTEN", format!("127.0.0.1:{port}"))
+        .env("PORTCULLIS_GATEWAY_LISTEN", format!("127.0.0.1:{gw_port}"))
+        .env("PORTCULLIS_ADMIN_SECRET", ADMIN_SECRET)
+        .env("PORTCULLIS_BCRYPT_COST", "4")
+        .env("PORTCULLIS_QUOTA_FLUSH_MS", "1000")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("the binary starts");
+    Server { child, base: format!("http://127.0.0.1:{port}"), gateway: format!("http://127.0.0.1:{gw_port}") }
+}
+
+async fn wait_ready(client: &reqwest::Client, base: &str) {
+    for _ in 0..200 {
+        if client.get(format!("{base}/ready")).send().await.is_ok_and(|r| r.status().is_success()) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("server at {base} did not become ready");
+}
+
+/// Kill -9 under load, restart on the same data: the quota counted before the crash is kept,
+/// short by at most one write-back interval (1 s) of counting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quota_survives_a_crash_within_one_flush_interval() {
+    let data = std::env::temp_dir().join(format!("portcullis-crash-{}", server::secrets::random_hex(4)));
+    let (port, gw_port) = (free_port(), free_port());
+    let client = reqwest::Client::new();
+    let up = spawn_upstream().await;
+    let mut srv = start_server(&data, port, gw_port);
+    wait_ready(&client, &srv.base).await;
+
+    let admin = |path: &str, body: serde_json::Value| {
+        client.post(format!("{}{path}", srv.base)).header("Admin-Auth", ADMIN_SECRET).json(&body).send()
+    };
+    let org = admin("/admin/organisations", json!({ "owner_name": "Crash" })).await.unwrap().json::<serde_json::Value>().await.unwrap()["Meta"]
+        .as_str().unwrap().to_owned();
+    let cred = admin("/admin/users", json!({ "email_address": "crash@example.org", "org_id": org })).await.unwrap()
+        .json::<serde_json::Value>().await.unwrap()["Message"].as_str().unwrap().to_owned();
+    let api_body = json!({ "name": "C", "proxy": { "listen_path": "/c/", "target_url": up, "strip_listen_path": true } });
+    let api = client.post(format!("{}/api/apis", srv.base)).header("Authorization", &cred).json(&api_body).send().await.unwrap()
+        .json::<serde_json::Value>().await.unwrap()["ID"].as_str().unwrap().to_owned();
+    let key_body = json!({ "quota_max": 1_000_000, "quota_renewal_rate": 3600, "access_rights": { api.clone(): { "versions": [] } } });
+    let key = client.post(format!("{}/api/keys", srv.base)).header("Authorization", &cred).json(&key_body).send().await.unwrap()
+        .json::<serde_json::Value>().await.unwrap()["key_id"].as_str().unwrap().to_owned();
+
+    // Load from 8 clients for 2.5 s, then SIGKILL while requests are in flight.
+    const CLIENTS: usize = 8;
+    let started = Instant::now();
+    let deadline = started + Duration::from_millis(2500);
+    let workers: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            let (client, url, key) = (client.clone(), format!("{}/c/", srv.gateway), key.clone());
+            tokio::spawn(async move {
+                let mut ok = 0u64;
+                while Instant::now() < deadline {
+                    match client.get(&url).header("Authorization", &key).send().await {
+                        Ok(r) if r.status() == StatusCode::OK => ok += 1,
+                        _ => {}
+                    }
+                }
+                ok
+            })
+        })
+        .collect();
+    tokio::time::sleep_until((deadline - Duration::from_millis(100)).into()).await;
+    srv.child.kill().unwrap(); // SIGKILL: no shutdown, no final write-back
+    srv.child.wait().unwrap();
+    let mut passed = 0;
+    for w in workers {
+        passed += w.await.unwrap();
+    }
+    let rate = passed as f64 / started.elapsed().as_secs_f64();
+
+    let srv2 = start_server(&data, port, gw_port);
+    wait_ready(&client, &srv2.base).await;
+    let read = client.get(format!("{}/api/keys/{key}", srv2.base)).header("Authorization", &cred).send().await.unwrap()
+        .json::<serde_json::Value>().await.unwrap();
+    let used = 1_000_000 - read["data"]["quota_remaining"].as_i64().unwrap();
+    let bound = (rate * 1.0).ceil() as i64 + CLIENTS as i64;
+    eprintln!("passed before the crash: {passed} ({rate:.0}/s); counted after restart: {used}; allowed loss: {bound}");
+    assert!(passed > 100, "the load ran");
+    assert!(used <= passed as i64 + CLIENTS as i64, "never more than was counted (plus requests in flight)");
+    assert!(passed as i64 - used <= bound, "lost {} > one flush interval ({bound})", passed as i64 - used);
+    let mut srv2 = srv2;
+    let _ = srv2.child.kill();
+    let _ = srv2.child.wait();
+    let _ = std::fs::remove_dir_all(data);
+}
+
+/// nginx `auth_request` against the forward-auth endpoint, with Debian's nginx.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nginx_forward_auth() {
+    let nginx = ["/usr/sbin/nginx", "/usr/bin/nginx"].into_iter().find(|p| std::path::Path::new(p).exists());
+    let Some(nginx) = nginx else {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "nginx is required on CI (scripts/install-tools installs it)");
+        eprintln!("nginx not installed; skipping");
+        return;
+    };
+    let Some(app) = spawn_app(Db::Sqlite).await else { return };
+    let up = spawn_upstream().await;
+    let c = app.caller("Acme").await;
+    let api = app.create_gateway_api(&c, "/shop/", "http://127.0.0.1:9", json!({})).await;
+    let created = app.create_key(&c, json!({ "alias": "nginx-client", "access_rights": rights(&api, "Default") })).await;
+    let key = created["key_id"].as_str().unwrap();
+
+    let dir = std::env::temp_dir().join(format!("portcullis-nginx-{}", server::secrets::random_hex(4)));
+    std::fs::create_dir_all(&dir).unwrap();
+    let port = free_port();
+    let conf = include_str!("../../../docs/nginx-forward-auth.conf")
+        .replace("__LISTEN__", &format!("127.0.0.1:{port}"))
+        .replace("__GATEWAY__", app.gateway.trim_start_matches("http://"))
+        .replace("__UPSTREAM__", up.trim_start_matches("http://"))
+        .replace("__DIR__", dir.to_str().unwrap());
+    let conf_path = dir.join("nginx.conf");
+    std::fs::write(&conf_path, conf).unwrap();
+    let mut child = Command::new(nginx).arg("-p").arg(&dir).arg("-c").arg(&conf_path).arg("-g").arg("daemon off;")
+        .stderr(Stdio::piped()).spawn().unwrap();
+    let front = format!("http://127.0.0.1:{port}");
+    let mut ready = false;
+    for _ in 0..100 {
+        if app.client.get(&front).send().await.is_ok() {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(ready, "nginx did not start");
+
+    let ok = app.client.get(format!("{front}/shop/items?x=1")).header("Authorization", key).send().await.unwrap();
+    let echo = json_of(ok, StatusCode::OK).await;
+    assert_eq!(echo["path"], "/shop/items", "nginx proxied after Portcullis said yes");
+    assert_eq!(echo["headers"]["x-portcullis-key-hash"], created["key_hash"]);
+    assert_eq!(echo["headers"]["x-portcullis-alias"], "nginx-client");
+    let none = app.client.get(format!("{front}/shop/items")).send().await.unwrap();
+    assert_eq!(none.status(), StatusCode::UNAUTHORIZED);
+    let wrong = app.client.get(format!("{front}/shop/items")).header("Authorization", "not-a-key").send().await.unwrap();
+    assert_eq!(wrong.status(), StatusCode::FORBIDDEN);
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(dir);
+}
