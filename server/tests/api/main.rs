@@ -9,6 +9,7 @@ mod apis;
 mod cli;
 mod health;
 mod keys;
+mod openapi;
 mod policies;
 mod signin;
 mod tyk;
