@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", schema(as = APIDefinition))]
 #[serde(default)]
 pub struct ApiDefinition {
     #[serde(deserialize_with = "nullable")]
@@ -29,6 +31,7 @@ pub struct ApiDefinition {
     #[serde(deserialize_with = "nullable")]
     pub enable_signature_checking: bool,
     /// Empty means every supported algorithm.
+    #[cfg_attr(feature = "ssr", schema(nullable))]
     #[serde(deserialize_with = "nullable")]
     pub hmac_allowed_algorithms: Vec<String>,
     /// Milliseconds; `<= 0` turns the check off.
@@ -66,7 +69,9 @@ impl Default for ApiDefinition {
     }
 }
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", schema(as = ProxyConfig))]
 #[serde(default)]
 pub struct Proxy {
     #[serde(deserialize_with = "nullable")]
@@ -80,6 +85,7 @@ pub struct Proxy {
 }
 
 /// Where the gateway finds the key (tyk-key-semantics.md §4.2).
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct AuthConfig {
@@ -100,6 +106,7 @@ pub struct AuthConfig {
     pub extra: Map<String, Value>,
 }
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct VersionData {
@@ -107,12 +114,14 @@ pub struct VersionData {
     pub not_versioned: bool,
     #[serde(deserialize_with = "nullable")]
     pub default_version: String,
+    #[cfg_attr(feature = "ssr", schema(nullable))]
     #[serde(deserialize_with = "nullable")]
     pub versions: BTreeMap<String, VersionInfo>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct VersionInfo {
@@ -123,6 +132,7 @@ pub struct VersionInfo {
 }
 
 /// Where the gateway reads the requested version: `header`, `url-param` or `url`, under `key`.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct VersionDefinition {

@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 /// A policy: limits, access rights, tags and metadata shared by every key that applies it.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Policy {
@@ -36,6 +37,7 @@ pub struct Policy {
     #[serde(deserialize_with = "go_i64")]
     pub max_query_depth: i64,
     /// Empty makes this a "master policy": it sets the key's root limits only.
+    #[cfg_attr(feature = "ssr", schema(nullable))]
     #[serde(deserialize_with = "nullable")]
     pub access_rights: BTreeMap<String, AccessDefinition>,
     #[serde(deserialize_with = "nullable")]
@@ -49,6 +51,7 @@ pub struct Policy {
     /// "Deny access to all policy holders".
     #[serde(deserialize_with = "nullable")]
     pub is_inactive: bool,
+    #[cfg_attr(feature = "ssr", schema(nullable))]
     #[serde(deserialize_with = "nullable")]
     pub tags: Vec<String>,
     /// Trial period in seconds: a key created with this policy expires that long after creation.
@@ -64,6 +67,7 @@ pub struct Policy {
     /// Unix seconds, as a string.
     #[serde(deserialize_with = "nullable")]
     pub last_updated: String,
+    #[cfg_attr(feature = "ssr", schema(nullable))]
     #[serde(deserialize_with = "nullable")]
     pub meta_data: Map<String, Value>,
     pub smoothing: Option<RateLimitSmoothing>,
@@ -128,6 +132,7 @@ impl Policy {
 }
 
 /// Which parts of a key a policy sets. None set means all of them (a "monolithic" policy).
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct PolicyPartitions {

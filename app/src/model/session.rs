@@ -15,6 +15,7 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 /// A Tyk key: its limits, its access rights and everything else Tyk stores with it.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SessionState {
@@ -54,16 +55,19 @@ pub struct SessionState {
     #[serde(deserialize_with = "go_i64")]
     pub quota_renewal_rate: i64,
     /// API id → what the key may do there. Empty means a master key.
+    #[cfg_attr(feature = "ssr", schema(nullable))]
     #[serde(deserialize_with = "nullable")]
     pub access_rights: BTreeMap<String, AccessDefinition>,
     #[serde(deserialize_with = "nullable")]
     pub org_id: String,
     #[serde(deserialize_with = "nullable")]
     pub oauth_client_id: String,
+    #[cfg_attr(feature = "ssr", schema(nullable))]
     #[serde(deserialize_with = "nullable")]
     pub oauth_keys: BTreeMap<String, String>,
     #[serde(deserialize_with = "nullable")]
     pub certificate: String,
+    #[cfg_attr(feature = "ssr", schema(nullable))]
     #[serde(deserialize_with = "nullable")]
     pub mtls_static_certificate_bindings: Vec<String>,
     #[serde(deserialize_with = "nullable")]
@@ -84,6 +88,7 @@ pub struct SessionState {
     /// Deprecated single policy, used only when `apply_policies` is empty.
     #[serde(deserialize_with = "nullable")]
     pub apply_policy_id: String,
+    #[cfg_attr(feature = "ssr", schema(nullable))]
     #[serde(deserialize_with = "nullable")]
     pub apply_policies: Vec<String>,
     #[serde(deserialize_with = "go_i64")]
@@ -98,6 +103,7 @@ pub struct SessionState {
     /// Free-form. Tyk's type is a map, but its OpenAPI file says "any" (the seed even shows a
     /// string), so any JSON value is kept. `null` stays `null`, as Go writes a nil map.
     pub meta_data: Value,
+    #[cfg_attr(feature = "ssr", schema(nullable))]
     #[serde(deserialize_with = "nullable")]
     pub tags: Vec<String>,
     #[serde(deserialize_with = "nullable")]
@@ -156,6 +162,7 @@ impl SessionState {
 }
 
 /// What a key (or policy) may do on one API: `access_rights[api_id]`.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct AccessDefinition {
@@ -164,17 +171,22 @@ pub struct AccessDefinition {
     #[serde(deserialize_with = "nullable")]
     pub api_id: String,
     /// Version names allowed.
+    #[cfg_attr(feature = "ssr", schema(nullable))]
     #[serde(deserialize_with = "nullable")]
     pub versions: Vec<String>,
     /// Path rules; each `url` is a regular expression.
+    #[cfg_attr(feature = "ssr", schema(nullable))]
     #[serde(deserialize_with = "nullable")]
     pub allowed_urls: Vec<AccessSpec>,
+    #[cfg_attr(feature = "ssr", schema(nullable))]
     #[serde(deserialize_with = "nullable")]
     pub restricted_types: Vec<GraphqlType>,
+    #[cfg_attr(feature = "ssr", schema(nullable))]
     #[serde(deserialize_with = "nullable")]
     pub allowed_types: Vec<GraphqlType>,
     /// Per-API limits. Missing, `null` or all zero: inherit the session's values.
     pub limit: Option<APILimit>,
+    #[cfg_attr(feature = "ssr", schema(nullable))]
     #[serde(deserialize_with = "nullable")]
     pub field_access_rights: Vec<FieldAccessDefinition>,
     #[serde(deserialize_with = "nullable")]
@@ -183,6 +195,7 @@ pub struct AccessDefinition {
     #[serde(deserialize_with = "nullable")]
     pub allowance_scope: String,
     /// Per-endpoint rate limits. Tyk always left this out when empty.
+    #[cfg_attr(feature = "ssr", schema(nullable))]
     #[serde(deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
     pub endpoints: Vec<Endpoint>,
     /// Everything else (the MCP and JSON-RPC fields of newer Tyk, the Dashboard's extras).
@@ -198,16 +211,19 @@ impl AccessDefinition {
 }
 
 /// One `allowed_urls` rule.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct AccessSpec {
     #[serde(deserialize_with = "nullable")]
     pub url: String,
+    #[cfg_attr(feature = "ssr", schema(nullable))]
     #[serde(deserialize_with = "nullable")]
     pub methods: Vec<String>,
 }
 
 /// Limits on one API, with the session's limit fields.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct APILimit {
@@ -253,6 +269,7 @@ impl APILimit {
 }
 
 /// Rate-limit smoothing (`apidef.RateLimitSmoothing`).
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RateLimitSmoothing {
@@ -276,16 +293,19 @@ impl RateLimitSmoothing {
 }
 
 /// A GraphQL type and the fields listed for it.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct GraphqlType {
     #[serde(deserialize_with = "nullable")]
     pub name: String,
+    #[cfg_attr(feature = "ssr", schema(nullable))]
     #[serde(deserialize_with = "nullable")]
     pub fields: Vec<String>,
 }
 
 /// A GraphQL field's own depth limit.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct FieldAccessDefinition {
@@ -297,6 +317,7 @@ pub struct FieldAccessDefinition {
     pub limits: FieldLimits,
 }
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct FieldLimits {
@@ -305,16 +326,21 @@ pub struct FieldLimits {
 }
 
 /// Rate limits for the methods of one path.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", schema(as = SessionEndpoint))]
 #[serde(default)]
 pub struct Endpoint {
     #[serde(deserialize_with = "nullable")]
     pub path: String,
+    #[cfg_attr(feature = "ssr", schema(nullable))]
     #[serde(deserialize_with = "nullable")]
     pub methods: Vec<EndpointMethod>,
 }
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", schema(as = SessionEndpointMethod))]
 #[serde(default)]
 pub struct EndpointMethod {
     #[serde(deserialize_with = "nullable")]
@@ -324,7 +350,9 @@ pub struct EndpointMethod {
 }
 
 /// A bare rate limit, as used per endpoint.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", schema(as = SessionEndpointRateLimit))]
 #[serde(default)]
 pub struct RateLimit {
     #[serde(with = "go_f64")]
@@ -353,6 +381,7 @@ pub fn interval_nanos(rate: f64, per: f64) -> i64 {
 }
 
 /// Basic-auth credentials of a key. `user` is the Dashboard's addition.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct BasicAuthData {
@@ -365,6 +394,7 @@ pub struct BasicAuthData {
     pub hash_type: String,
 }
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct JwtData {
@@ -372,10 +402,12 @@ pub struct JwtData {
     pub secret: String,
 }
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Monitor {
     /// Quota-usage percentages that fire events.
+    #[cfg_attr(feature = "ssr", schema(nullable))]
     #[serde(with = "go_f64_vec")]
     pub trigger_limits: Vec<f64>,
 }

@@ -43,17 +43,23 @@ pub enum SignInError {
 }
 
 /// A new dashboard user, as the Admin API (Tyk's `User` object) or the CLI describes it.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct NewUserRequest {
+    #[schema(required = true)]
     #[serde(default)]
     pub email_address: String,
     #[serde(default)]
     pub first_name: String,
     #[serde(default)]
     pub last_name: String,
+    /// An existing organisation.
+    #[schema(required = true)]
     #[serde(default)]
     pub org_id: String,
+    /// At least 8 characters and at most 72 bytes. Without one, the user cannot sign in to the
+    /// dashboard (the API credential still works).
     pub password: Option<String>,
+    /// Defaults to `true`.
     pub active: Option<bool>,
 }
 

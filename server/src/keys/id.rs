@@ -32,14 +32,18 @@ pub fn hmac_secret() -> String {
 }
 
 /// How a request names a key: Tyk's `hashed`, `auto_guess` and `username` query flags.
-#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[derive(Clone, Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct KeyRef {
     #[serde(skip)]
     pub id: String,
+    /// The id in the path is the key's hash (any value but empty, `false`, `0` or `no`).
     #[serde(default, deserialize_with = "flag")]
     pub hashed: bool,
+    /// The id in the path may be the key or its hash: try both.
     #[serde(default, deserialize_with = "flag")]
     pub auto_guess: bool,
+    /// The id in the path is a basic-auth username.
     #[serde(default, deserialize_with = "flag")]
     pub username: bool,
 }

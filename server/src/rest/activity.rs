@@ -23,7 +23,22 @@ fn day_start(d: u8, m: u8, y: i32) -> Result<i64, DashboardError> {
     Ok(date.midnight().assume_utc().unix_timestamp())
 }
 
-async fn key_activity(ApiUser(user): ApiUser, State(s): State<AppState>, Path((hash, sd, sm, sy, ed, em, ey)): Path<DateParts>) -> Result<Json<Value>, DashboardError> {
+/// A key's traffic by hour
+///
+/// Hits, successes, errors, latencies and (Portcullis's addition) hits by status code, for each
+/// hour with traffic between the start day and the end day (included).
+#[utoipa::path(get, path = "/api/activity/keys/{keyHash}/{startDay}/{startMonth}/{startYear}/{EndDay}/{EndMonth}/{EndYear}",
+    operation_id = "getAnalyticsOfApiKey", tag = "Analytics", security(("dashboard_auth" = [])),
+    params(
+        ("keyHash" = String, Path, description = "The key's hash (another organisation's key has no traffic here)"),
+        ("startDay" = u8, Path), ("startMonth" = u8, Path), ("startYear" = i32, Path),
+        ("EndDay" = u8, Path), ("EndMonth" = u8, Path), ("EndYear" = i32, Path),
+    ),
+    responses(
+        (status = 200, description = "The key's traffic by hour", body = super::openapi::schemas::AggregateAnalyticsData),
+        (status = 400, description = "A date is not a date, or the range is reversed", body = super::openapi::schemas::ApiResponse),
+    ))]
+pub(super) async fn key_activity(ApiUser(user): ApiUser, State(s): State<AppState>, Path((hash, sd, sm, sy, ed, em, ey)): Path<DateParts>) -> Result<Json<Value>, DashboardError> {
     let from = day_start(sd, sm, sy)?;
     let to = day_start(ed, em, ey)? + 86_400;
     if to <= from {

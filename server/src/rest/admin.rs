@@ -2,6 +2,7 @@
 
 use super::error::DashboardError;
 use super::json::JsonBody;
+use super::openapi::schemas::{ApiRegister, ApiResponse, OrganisationDocument, User, Users};
 use super::{ok_message, user_json};
 use crate::accounts::{org_document, NewUserRequest};
 use crate::audit::Actor;
@@ -21,16 +22,38 @@ pub fn router() -> Router<AppState> {
         .route("/admin/users/{user_id}", get(get_user))
 }
 
+/// Create an organisation
+///
+/// `owner_name` is required; the rest of the document is kept as sent.
+#[utoipa::path(post, path = "/admin/organisations", operation_id = "createOrg", tag = "Admin: Organisations",
+    security(("admin_auth" = [])),
+    request_body = OrganisationDocument,
+    responses(
+        (status = 200, description = "`Org created`: `Meta` is the new organisation's id", body = ApiResponse),
+        (status = 400, description = "`owner_name` is missing", body = ApiResponse),
+    ))]
 async fn create_org(_: Admin, State(s): State<AppState>, JsonBody(doc): JsonBody<Value>) -> Result<Json<Value>, DashboardError> {
     let org = s.accounts.create_org(doc).await?;
     Ok(ok_message("Org created", Value::String(org.id)))
 }
 
+/// List organisations
+#[utoipa::path(get, path = "/admin/organisations", operation_id = "getOrgs", tag = "Admin: Organisations",
+    security(("admin_auth" = [])),
+    responses((status = 200, description = "Every organisation", body = ApiRegister)))]
 async fn list_orgs(_: Admin, State(s): State<AppState>) -> Result<Json<Value>, DashboardError> {
     let orgs: Vec<Value> = s.accounts.orgs().await?.iter().map(org_document).collect();
     Ok(Json(json!({ "organisations": orgs, "pages": 0 })))
 }
 
+/// Get an organisation
+#[utoipa::path(get, path = "/admin/organisations/{orgID}", operation_id = "getOrg", tag = "Admin: Organisations",
+    security(("admin_auth" = [])),
+    params(("orgID" = String, Path)),
+    responses(
+        (status = 200, description = "The organisation", body = OrganisationDocument),
+        (status = 404, description = "No such organisation", body = ApiResponse),
+    ))]
 async fn get_org(_: Admin, State(s): State<AppState>, Path(org_id): Path<String>) -> Result<Json<Value>, DashboardError> {
     match s.accounts.org(&org_id).await {
         Ok(org) => Ok(Json(org_document(&org))),
@@ -39,18 +62,38 @@ async fn get_org(_: Admin, State(s): State<AppState>, Path(org_id): Path<String>
     }
 }
 
-/// Creates a user and answers as Tyk does: the new access key in `Message` and in
-/// `Meta.access_key`. It is the only time the key is shown.
+/// Create a user
+///
+/// Answers as Tyk does: the new API credential in `Message` and in `Meta.access_key`. It is the
+/// only time the credential is shown.
+#[utoipa::path(post, path = "/admin/users", operation_id = "createUser", tag = "Admin: Users", security(("admin_auth" = [])),
+    request_body = NewUserRequest,
+    responses(
+        (status = 200, description = "The credential in `Message`, the user in `Meta`", body = ApiResponse),
+        (status = 400, description = "The email or password is invalid, or the organisation does not exist", body = ApiResponse),
+        (status = 403, description = "The email address is taken", body = ApiResponse),
+    ))]
 async fn create_user(_: Admin, State(s): State<AppState>, JsonBody(req): JsonBody<NewUserRequest>) -> Result<Json<Value>, DashboardError> {
     let (user, credential) = s.accounts.create_user(&Actor::AdminApi, req).await?;
     Ok(ok_message(credential.clone(), user_json(&user, Some(&credential))))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct UserFilter {
+    /// Only the users of this organisation.
     org_id: Option<String>,
 }
 
+/// List users
+///
+/// Portcullis's own: Tyk's Admin API cannot list users.
+#[utoipa::path(get, path = "/admin/users", operation_id = "listAdminUsers", tag = "Admin: Users", security(("admin_auth" = [])),
+    params(UserFilter),
+    responses(
+        (status = 200, description = "The users", body = Users),
+        (status = 404, description = "The organisation does not exist", body = ApiResponse),
+    ))]
 async fn list_users(_: Admin, State(s): State<AppState>, Query(f): Query<UserFilter>) -> Result<Json<Value>, DashboardError> {
     if let Some(org) = &f.org_id {
         if s.accounts.org(org).await.is_err() {
@@ -61,6 +104,14 @@ async fn list_users(_: Admin, State(s): State<AppState>, Query(f): Query<UserFil
     Ok(Json(json!({ "users": users, "pages": 0 })))
 }
 
+/// Get a user
+#[utoipa::path(get, path = "/admin/users/{userId}", operation_id = "getUserDetail", tag = "Admin: Users",
+    security(("admin_auth" = [])),
+    params(("userId" = String, Path)),
+    responses(
+        (status = 200, description = "The user", body = User),
+        (status = 404, description = "No such user", body = ApiResponse),
+    ))]
 async fn get_user(_: Admin, State(s): State<AppState>, Path(user_id): Path<String>) -> Result<Json<Value>, DashboardError> {
     match s.accounts.user(&user_id).await {
         Ok(u) => Ok(Json(user_json(&u, None))),

@@ -2,6 +2,7 @@
 
 use super::error::DashboardError;
 use super::json::{from_value, JsonBody};
+use super::openapi::schemas::{ApiDefinitionWrapper, ApiDefinitionsResponse, ApiResponse};
 use super::{ok_message, pages, PageQuery};
 use crate::apis::api_json;
 use crate::auth::ApiUser;
@@ -15,7 +16,7 @@ use serde_json::{json, Value};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/apis", get(list).post(create))
-        .route("/api/apis/search", get(list))
+        .route("/api/apis/search", get(search))
         .route("/api/apis/{api_id}", get(one).put(update).delete(delete))
 }
 
@@ -27,6 +28,17 @@ fn definition(mut body: Value) -> Result<ApiDefinition, DashboardError> {
     }
 }
 
+/// Register an API
+///
+/// The definition is accepted wrapped (`{"api_definition": …}`, as Tyk's Dashboard sends it) or
+/// bare. Fields Portcullis does not use are kept and returned as sent.
+#[utoipa::path(post, path = "/api/apis", operation_id = "postApis", tag = "APIs", security(("dashboard_auth" = [])),
+    request_body = ApiDefinitionWrapper,
+    responses(
+        (status = 200, description = "`API created`: `Meta` is the internal id, `ID` the `api_id`", body = ApiResponse),
+        (status = 400, description = "The definition is invalid; the message names the field", body = ApiResponse),
+        (status = 409, description = "The `api_id` or the listen path is taken", body = ApiResponse),
+    ))]
 async fn create(ApiUser(user): ApiUser, State(s): State<AppState>, JsonBody(body): JsonBody<Value>) -> Result<Json<Value>, DashboardError> {
     let api = s.apis.create(&user.org_id, &user.actor(), definition(body)?).await?;
     let mut reply = ok_message("API created", Value::String(api.row.mongo_id.clone()));
@@ -34,6 +46,10 @@ async fn create(ApiUser(user): ApiUser, State(s): State<AppState>, JsonBody(body
     Ok(reply)
 }
 
+/// List APIs
+#[utoipa::path(get, path = "/api/apis", operation_id = "getApis", tag = "APIs", security(("dashboard_auth" = [])),
+    params(PageQuery),
+    responses((status = 200, description = "A page of APIs", body = ApiDefinitionsResponse)))]
 async fn list(ApiUser(user): ApiUser, State(s): State<AppState>, Query(page): Query<PageQuery>) -> Result<Json<Value>, DashboardError> {
     let (limit, offset) = page.window();
     let (apis, total) = s.apis.list(&user.org_id, &page.q, limit, offset).await?;
@@ -41,10 +57,37 @@ async fn list(ApiUser(user): ApiUser, State(s): State<AppState>, Query(page): Qu
     Ok(Json(json!({ "apis": apis, "pages": pages(total) })))
 }
 
+/// Search APIs
+///
+/// The same as listing them, with `q`.
+#[utoipa::path(get, path = "/api/apis/search", operation_id = "searchApis", tag = "APIs", security(("dashboard_auth" = [])),
+    params(PageQuery),
+    responses((status = 200, description = "A page of matching APIs", body = ApiDefinitionsResponse)))]
+async fn search(user: ApiUser, s: State<AppState>, page: Query<PageQuery>) -> Result<Json<Value>, DashboardError> {
+    list(user, s, page).await
+}
+
+/// Get an API
+#[utoipa::path(get, path = "/api/apis/{apiId}", operation_id = "getApi", tag = "APIs", security(("dashboard_auth" = [])),
+    params(("apiId" = String, Path, description = "The API's `api_id` or internal id")),
+    responses(
+        (status = 200, description = "The API", body = ApiDefinitionWrapper),
+        (status = 404, description = "No such API", body = ApiResponse),
+    ))]
 async fn one(ApiUser(user): ApiUser, State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, DashboardError> {
     Ok(Json(api_json(&s.apis.get(&user.org_id, &id).await?)))
 }
 
+/// Update an API
+#[utoipa::path(put, path = "/api/apis/{apiId}", operation_id = "putApi", tag = "APIs", security(("dashboard_auth" = [])),
+    params(("apiId" = String, Path, description = "The API's `api_id` or internal id")),
+    request_body = ApiDefinitionWrapper,
+    responses(
+        (status = 200, description = "`API updated`", body = ApiResponse),
+        (status = 400, description = "The definition is invalid, or changes `api_id`", body = ApiResponse),
+        (status = 404, description = "No such API", body = ApiResponse),
+        (status = 409, description = "The listen path is taken", body = ApiResponse),
+    ))]
 async fn update(
     ApiUser(user): ApiUser,
     State(s): State<AppState>,
@@ -55,6 +98,14 @@ async fn update(
     Ok(ok_message("API updated", Value::Null))
 }
 
+/// Delete an API
+#[utoipa::path(delete, path = "/api/apis/{apiId}", operation_id = "deleteApi", tag = "APIs", security(("dashboard_auth" = [])),
+    params(("apiId" = String, Path, description = "The API's `api_id` or internal id")),
+    responses(
+        (status = 200, description = "`API deleted`", body = ApiResponse),
+        (status = 404, description = "No such API", body = ApiResponse),
+        (status = 409, description = "Keys still grant access to the API", body = ApiResponse),
+    ))]
 async fn delete(ApiUser(user): ApiUser, State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, DashboardError> {
     s.apis.delete(&user.org_id, &user.actor(), &id).await?;
     Ok(ok_message("API deleted", Value::Null))

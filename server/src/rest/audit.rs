@@ -1,6 +1,7 @@
 //! `GET /api/audit`: the organisation's audit trail, newest first.
 
 use super::error::DashboardError;
+use super::openapi::schemas::AuditLog;
 use super::{pages, rfc3339, PageQuery};
 use crate::auth::ApiUser;
 use crate::state::AppState;
@@ -13,6 +14,13 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/api/audit", get(list))
 }
 
+/// The audit trail
+///
+/// Portcullis's own: every change to keys, policies, APIs and users of the organisation, newest
+/// first, with the object before and after.
+#[utoipa::path(get, path = "/api/audit", operation_id = "getAudit", tag = "Audit", security(("dashboard_auth" = [])),
+    params(("p" = Option<i64>, Query, description = "Page, from 1 (10 entries a page); a negative page lists everything")),
+    responses((status = 200, description = "A page of the trail", body = AuditLog)))]
 async fn list(ApiUser(user): ApiUser, State(s): State<AppState>, Query(page): Query<PageQuery>) -> Result<Json<Value>, DashboardError> {
     let (limit, offset) = page.window();
     let (rows, total) = s.store.audit(&user.org_id, limit, offset).await?;

@@ -2,6 +2,7 @@
 
 use super::error::DashboardError;
 use super::json::JsonBody;
+use super::openapi::schemas::{ApiResponse, KeyData, Keys, KeysDetailed};
 use super::{ok_message, pages, PAGE_SIZE};
 use crate::auth::ApiUser;
 use crate::keys::id::is_set;
@@ -14,6 +15,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa::IntoParams;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -24,38 +26,55 @@ pub fn router() -> Router<AppState> {
         .route("/api/apis/keys", get(list))
         .route("/api/apis/keys/basic/{username}", post(create_basic).put(update_basic))
         .route("/api/apis/{api_id}/keys", get(list_for_api))
-        .route("/api/apis/{api_id}/keys/search", get(list_for_api))
+        .route("/api/apis/{api_id}/keys/search", get(search_for_api))
         .route("/api/apis/{api_id}/keys/{key_id}", get(one_for_api).put(update_for_api).delete(delete_for_api))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct CreateQuery {
+    /// Any value but empty, `false`, `0` or `no`: the key is a basic-auth user, named by
+    /// `basic_auth_data.user`.
     #[serde(default)]
     basic_auth: String,
 }
 
 /// Query of the list endpoints: Tyk's `p` and `q`, and our filters.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// Page, from 1 (10 keys a page); a negative page lists every key.
     p: Option<i64>,
+    /// Part of a key's hash, alias or basic-auth user id, case-insensitively (Portcullis searches
+    /// hashed keys too).
     #[serde(default)]
     q: String,
+    /// Only keys whose alias contains this, case-insensitively (Portcullis's own filter).
     #[serde(default)]
     alias: String,
+    /// Only keys with this tag, their own or from a policy (Portcullis's own filter).
     #[serde(default)]
     tag: String,
+    /// Only keys that apply this policy id (Portcullis's own filter).
     #[serde(default)]
     policy: String,
+}
+
+/// The API filter of the organisation-wide lists (the per-API lists take it from the path).
+#[derive(Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct ApiFilter {
+    /// Only keys with access to this API (Portcullis's own filter).
     #[serde(default)]
     api_id: String,
 }
 
 impl ListQuery {
-    fn filter(self, org_id: &str) -> (KeyFilter, i64, i64) {
+    fn filter(self, org_id: &str, api_id: String) -> (KeyFilter, i64, i64) {
         let (limit, offset) = super::PageQuery { p: self.p, q: String::new() }.window();
         let filter = KeyFilter {
             org_id: org_id.to_owned(),
-            api_id: self.api_id,
+            api_id,
             tag: self.tag,
             policy_id: self.policy,
             alias: self.alias,
@@ -73,10 +92,24 @@ struct UpdateQuery {
     suppress_reset: String,
 }
 
+pub(super) const SUPPRESS_RESET: &str =
+    "Any value but empty, `false`, `0` or `no`: keep the quota used so far. By default an update starts the quota again.";
+
 fn org(user: &UserRow) -> Scope {
     Scope::Org(user.org_id.clone())
 }
 
+/// Create a key
+///
+/// The key is generated (the organisation id and 32 hex characters) and shown in `key_id` this
+/// once; it is stored as its SHA-256, `key_hash`.
+#[utoipa::path(post, path = "/api/keys", operation_id = "addKey", tag = "Keys", security(("dashboard_auth" = [])),
+    params(CreateQuery), request_body = SessionState,
+    responses(
+        (status = 200, description = "The new key", body = KeyData),
+        (status = 400, description = "The definition is invalid; the message names the field", body = ApiResponse),
+        (status = 409, description = "The basic-auth username is taken", body = ApiResponse),
+    ))]
 async fn create(
     ApiUser(user): ApiUser,
     State(s): State<AppState>,
@@ -88,6 +121,17 @@ async fn create(
     Ok(Json(key.to_json()))
 }
 
+/// Create a key with a chosen id
+///
+/// The organisation id is put in front of `keyId` unless it is there already.
+#[utoipa::path(post, path = "/api/keys/{keyId}", operation_id = "createCustomKey", tag = "Keys", security(("dashboard_auth" = [])),
+    params(("keyId" = String, Path, description = "The key to create (3 to 256 printable characters, no spaces)")),
+    request_body = SessionState,
+    responses(
+        (status = 200, description = "The new key", body = KeyData),
+        (status = 400, description = "The id or the definition is invalid", body = ApiResponse),
+        (status = 409, description = "The key exists already", body = ApiResponse),
+    ))]
 async fn create_custom(
     ApiUser(user): ApiUser,
     State(s): State<AppState>,
@@ -98,6 +142,16 @@ async fn create_custom(
     Ok(Json(key.to_json()))
 }
 
+/// Create a basic-auth user
+#[utoipa::path(post, path = "/api/apis/keys/basic/{username}", operation_id = "createBasicAuthUser", tag = "Basic Authentication",
+    security(("dashboard_auth" = [])),
+    params(("username" = String, Path, description = "The user's name; `basic_auth_data.password` is the password")),
+    request_body = SessionState,
+    responses(
+        (status = 200, description = "The new user's key", body = KeyData),
+        (status = 400, description = "The definition is invalid (a password is required)", body = ApiResponse),
+        (status = 409, description = "The username is taken in this organisation", body = ApiResponse),
+    ))]
 async fn create_basic(
     ApiUser(user): ApiUser,
     State(s): State<AppState>,
@@ -108,6 +162,19 @@ async fn create_basic(
     Ok(Json(key.to_json()))
 }
 
+/// Update a basic-auth user
+///
+/// Portcullis's own: Tyk updates basic-auth users through `PUT /api/keys/{keyId}?username=true`,
+/// which works here too. The password is kept unless one is sent.
+#[utoipa::path(put, path = "/api/apis/keys/basic/{username}", operation_id = "updateBasicAuthUser", tag = "Basic Authentication",
+    security(("dashboard_auth" = [])),
+    params(("username" = String, Path), ("suppress_reset" = Option<String>, Query, description = SUPPRESS_RESET)),
+    request_body = SessionState,
+    responses(
+        (status = 200, description = "The user's key, as updated", body = KeyData),
+        (status = 400, description = "The definition is invalid", body = ApiResponse),
+        (status = 404, description = "No such user", body = ApiResponse),
+    ))]
 async fn update_basic(
     ApiUser(user): ApiUser,
     State(s): State<AppState>,
@@ -120,11 +187,30 @@ async fn update_basic(
     Ok(Json(key.to_json()))
 }
 
+/// Get a key
+#[utoipa::path(get, path = "/api/keys/{keyId}", operation_id = "getKeyDetail", tag = "Keys", security(("dashboard_auth" = [])),
+    params(("keyId" = String, Path, description = "The key, its hash (`hashed`) or a basic-auth username (`username`)"), KeyRef),
+    responses(
+        (status = 200, description = "The key, with its policies applied", body = KeyData),
+        (status = 400, description = "The key belongs to another organisation", body = ApiResponse),
+        (status = 404, description = "No such key", body = ApiResponse),
+    ))]
 async fn one(ApiUser(user): ApiUser, State(s): State<AppState>, Path(key_id): Path<String>, Query(mut r): Query<KeyRef>) -> Result<Json<Value>, DashboardError> {
     r.id = key_id;
     Ok(Json(s.keys.get(&org(&user), &r).await?.to_json()))
 }
 
+/// Update a key
+///
+/// Replaces the key's definition.
+#[utoipa::path(put, path = "/api/keys/{keyId}", operation_id = "updateKeyDetail", tag = "Keys", security(("dashboard_auth" = [])),
+    params(("keyId" = String, Path), KeyRef, ("suppress_reset" = Option<String>, Query, description = SUPPRESS_RESET)),
+    request_body = SessionState,
+    responses(
+        (status = 200, description = "The key, as updated", body = KeyData),
+        (status = 400, description = "The definition is invalid, or the key belongs to another organisation", body = ApiResponse),
+        (status = 404, description = "No such key", body = ApiResponse),
+    ))]
 async fn update(
     ApiUser(user): ApiUser,
     State(s): State<AppState>,
@@ -137,38 +223,94 @@ async fn update(
     Ok(Json(key.to_json()))
 }
 
+/// Delete a key
+#[utoipa::path(delete, path = "/api/keys/{keyId}", operation_id = "deleteKey", tag = "Keys", security(("dashboard_auth" = [])),
+    params(("keyId" = String, Path), KeyRef),
+    responses(
+        (status = 200, description = "`Key deleted successfully.`", body = ApiResponse),
+        (status = 400, description = "The key belongs to another organisation", body = ApiResponse),
+        (status = 404, description = "No such key", body = ApiResponse),
+    ))]
 async fn delete(ApiUser(user): ApiUser, State(s): State<AppState>, Path(key_id): Path<String>, Query(mut r): Query<KeyRef>) -> Result<Json<Value>, DashboardError> {
     r.id = key_id;
     s.keys.delete(&org(&user), &user.actor(), &r).await?;
     Ok(ok_message("Key deleted successfully.", Value::Null))
 }
 
-async fn list(ApiUser(user): ApiUser, State(s): State<AppState>, Query(q): Query<ListQuery>) -> Result<Json<Value>, DashboardError> {
-    let (filter, limit, offset) = q.filter(&user.org_id);
+/// List keys
+///
+/// Hashed keys are listed too (unlike Tyk's), with the filters Portcullis adds.
+#[utoipa::path(get, path = "/api/apis/keys", operation_id = "listKeys", tag = "Keys", security(("dashboard_auth" = [])),
+    params(ListQuery, ApiFilter),
+    responses((status = 200, description = "A page of key hashes", body = Keys)))]
+async fn list(
+    ApiUser(user): ApiUser,
+    State(s): State<AppState>,
+    Query(q): Query<ListQuery>,
+    Query(f): Query<ApiFilter>,
+) -> Result<Json<Value>, DashboardError> {
+    let (filter, limit, offset) = q.filter(&user.org_id, f.api_id);
     let (keys, total) = s.keys.list(&filter, limit, offset).await?;
     let ids: Vec<&str> = keys.iter().map(|k| k.listed_id.as_str()).collect();
     Ok(Json(json!({ "data": { "keys": ids }, "pages": page_count(total, limit) })))
 }
 
+/// List the keys of an API
+#[utoipa::path(get, path = "/api/apis/{apiID}/keys", operation_id = "listApiKeys", tag = "Keys", security(("dashboard_auth" = [])),
+    params(("apiID" = String, Path, description = "The API's `api_id` or internal id"), ListQuery),
+    responses(
+        (status = 200, description = "A page of the hashes of the keys with access to the API", body = Keys),
+        (status = 404, description = "No such API", body = ApiResponse),
+    ))]
 async fn list_for_api(
     ApiUser(user): ApiUser,
     State(s): State<AppState>,
     Path(api_id): Path<String>,
-    Query(mut q): Query<ListQuery>,
+    Query(q): Query<ListQuery>,
 ) -> Result<Json<Value>, DashboardError> {
     // Internal or external API id; another organisation's API does not exist for the caller.
     let api = s.apis.get(&user.org_id, &api_id).await?;
-    q.api_id = api.row.api_id;
-    list(ApiUser(user), State(s), Query(q)).await
+    list(ApiUser(user), State(s), Query(q), Query(ApiFilter { api_id: api.row.api_id })).await
 }
 
-async fn detailed(ApiUser(user): ApiUser, State(s): State<AppState>, Query(q): Query<ListQuery>) -> Result<Json<Value>, DashboardError> {
-    let (filter, limit, offset) = q.filter(&user.org_id);
+/// Search the keys of an API
+///
+/// The same as listing them, with `q`.
+#[utoipa::path(get, path = "/api/apis/{apiId}/keys/search", operation_id = "SearchKeys", tag = "Keys", security(("dashboard_auth" = [])),
+    params(("apiId" = String, Path, description = "The API's `api_id` or internal id"), ListQuery),
+    responses(
+        (status = 200, description = "A page of the hashes of the matching keys", body = Keys),
+        (status = 404, description = "No such API", body = ApiResponse),
+    ))]
+async fn search_for_api(user: ApiUser, s: State<AppState>, api_id: Path<String>, q: Query<ListQuery>) -> Result<Json<Value>, DashboardError> {
+    list_for_api(user, s, api_id, q).await
+}
+
+/// List keys with their sessions
+#[utoipa::path(get, path = "/api/keys/detailed", operation_id = "getKeysDetailed", tag = "Keys", security(("dashboard_auth" = [])),
+    params(ListQuery, ApiFilter),
+    responses((status = 200, description = "A page of keys", body = KeysDetailed)))]
+async fn detailed(
+    ApiUser(user): ApiUser,
+    State(s): State<AppState>,
+    Query(q): Query<ListQuery>,
+    Query(f): Query<ApiFilter>,
+) -> Result<Json<Value>, DashboardError> {
+    let (filter, limit, offset) = q.filter(&user.org_id, f.api_id);
     let (keys, total) = s.keys.detailed(&filter, limit, offset).await?;
     let keys: Vec<Value> = keys.iter().map(|k| k.to_json()).collect();
     Ok(Json(json!({ "keys": keys, "pages": page_count(total, limit) })))
 }
 
+/// Check a key definition
+///
+/// Validates it and applies its policies, storing nothing.
+#[utoipa::path(post, path = "/api/keys/preview", operation_id = "validateAKeyDefinition", tag = "Keys", security(("dashboard_auth" = [])),
+    request_body = SessionState,
+    responses(
+        (status = 200, description = "The session the key would have, in `data`", body = KeyData),
+        (status = 400, description = "The definition is invalid", body = ApiResponse),
+    ))]
 async fn preview(ApiUser(user): ApiUser, State(s): State<AppState>, JsonBody(session): JsonBody<SessionState>) -> Result<Json<Value>, DashboardError> {
     let data = s.keys.preview(&user.org_id, session).await?;
     Ok(Json(json!({ "api_model": {}, "key_id": "", "data": data, "key_hash": "" })))
@@ -180,6 +322,15 @@ async fn scoped(s: &AppState, user: &UserRow, api_id: &str) -> Result<(), Dashbo
     Ok(())
 }
 
+/// Get a key of an API
+#[utoipa::path(get, path = "/api/apis/{apiID}/keys/{keyID}", operation_id = "getApiKeyDetail", tag = "Keys",
+    security(("dashboard_auth" = [])),
+    params(("apiID" = String, Path), ("keyID" = String, Path), KeyRef),
+    responses(
+        (status = 200, description = "The key", body = KeyData),
+        (status = 400, description = "The key belongs to another organisation", body = ApiResponse),
+        (status = 404, description = "No such API or key", body = ApiResponse),
+    ))]
 async fn one_for_api(
     ApiUser(user): ApiUser,
     State(s): State<AppState>,
@@ -190,6 +341,17 @@ async fn one_for_api(
     one(ApiUser(user), State(s), Path(key_id), Query(r)).await
 }
 
+/// Update a key of an API
+#[utoipa::path(put, path = "/api/apis/{apiID}/keys/{keyID}", operation_id = "updateApiKeyDetail", tag = "Keys",
+    security(("dashboard_auth" = [])),
+    params(("apiID" = String, Path), ("keyID" = String, Path), KeyRef,
+        ("suppress_reset" = Option<String>, Query, description = SUPPRESS_RESET)),
+    request_body = SessionState,
+    responses(
+        (status = 200, description = "The key, as updated", body = KeyData),
+        (status = 400, description = "The definition is invalid, or the key belongs to another organisation", body = ApiResponse),
+        (status = 404, description = "No such API or key", body = ApiResponse),
+    ))]
 async fn update_for_api(
     ApiUser(user): ApiUser,
     State(s): State<AppState>,
@@ -201,6 +363,15 @@ async fn update_for_api(
     update(ApiUser(user), State(s), Path(key_id), Query(q), body).await
 }
 
+/// Delete a key of an API
+#[utoipa::path(delete, path = "/api/apis/{apiID}/keys/{keyID}", operation_id = "deleteApiKeyDetail", tag = "Keys",
+    security(("dashboard_auth" = [])),
+    params(("apiID" = String, Path), ("keyID" = String, Path), KeyRef),
+    responses(
+        (status = 200, description = "`Key deleted successfully.`", body = ApiResponse),
+        (status = 400, description = "The key belongs to another organisation", body = ApiResponse),
+        (status = 404, description = "No such API or key", body = ApiResponse),
+    ))]
 async fn delete_for_api(
     ApiUser(user): ApiUser,
     State(s): State<AppState>,

@@ -9,6 +9,7 @@ pub mod error;
 pub mod health;
 pub mod json;
 pub mod keys;
+pub mod openapi;
 pub mod policies;
 pub mod tyk;
 pub mod users;
@@ -32,15 +33,20 @@ pub fn router() -> Router<AppState> {
         .merge(audit::router())
         .merge(activity::router())
         .merge(tyk::router())
+        .merge(openapi::router())
 }
 
 /// Items per page of Tyk's paginated lists.
 pub const PAGE_SIZE: i64 = 10;
 
 /// Tyk's `p` query parameter: pages count from 1; a negative page means everything.
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    /// Page, from 1 (10 items a page); a negative page lists everything.
     pub p: Option<i64>,
+    /// Only those whose name (an API's listen path, a policy's id) contains this,
+    /// case-insensitively.
     #[serde(default)]
     pub q: String,
 }

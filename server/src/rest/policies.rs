@@ -2,6 +2,7 @@
 
 use super::error::DashboardError;
 use super::json::JsonBody;
+use super::openapi::schemas::{ApiResponse, ReturnDataStruct};
 use super::{ok_message, pages, PageQuery};
 use crate::auth::ApiUser;
 use crate::state::AppState;
@@ -14,15 +15,29 @@ use serde_json::{json, Value};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/portal/policies", get(list).post(create))
-        .route("/api/portal/policies/search", get(list))
+        .route("/api/portal/policies/search", get(search))
         .route("/api/portal/policies/{id}", get(one).put(update).delete(delete))
 }
 
+/// Create a policy
+///
+/// A chosen `id` (or `_id`) is kept, as for an import from Tyk; otherwise one is generated.
+#[utoipa::path(post, path = "/api/portal/policies", operation_id = "postPolicies", tag = "Policies", security(("dashboard_auth" = [])),
+    request_body = Policy,
+    responses(
+        (status = 200, description = "Created: `Message` is the policy's id", body = ApiResponse),
+        (status = 400, description = "The policy is invalid, or its name is taken", body = ApiResponse),
+        (status = 409, description = "The id is taken", body = ApiResponse),
+    ))]
 async fn create(ApiUser(user): ApiUser, State(s): State<AppState>, JsonBody(p): JsonBody<Policy>) -> Result<Json<Value>, DashboardError> {
     let p = s.policies.create(&user.org_id, &user.actor(), p).await?;
     Ok(ok_message(p.id, Value::Null))
 }
 
+/// List policies
+#[utoipa::path(get, path = "/api/portal/policies", operation_id = "getPolicies", tag = "Policies", security(("dashboard_auth" = [])),
+    params(PageQuery),
+    responses((status = 200, description = "A page of policies", body = ReturnDataStruct)))]
 async fn list(ApiUser(user): ApiUser, State(s): State<AppState>, Query(page): Query<PageQuery>) -> Result<Json<Value>, DashboardError> {
     let (limit, offset) = page.window();
     let (policies, total) = s.policies.list(&user.org_id, &page.q, limit, offset).await?;
@@ -30,15 +45,53 @@ async fn list(ApiUser(user): ApiUser, State(s): State<AppState>, Query(page): Qu
     Ok(Json(json!({ "Data": policies, "Pages": pages })))
 }
 
+/// Search policies
+///
+/// The same as listing them, with `q`.
+#[utoipa::path(get, path = "/api/portal/policies/search", operation_id = "searchPolicies", tag = "Policies",
+    security(("dashboard_auth" = [])),
+    params(PageQuery),
+    responses((status = 200, description = "A page of matching policies", body = ReturnDataStruct)))]
+async fn search(user: ApiUser, s: State<AppState>, page: Query<PageQuery>) -> Result<Json<Value>, DashboardError> {
+    list(user, s, page).await
+}
+
+/// Get a policy
+#[utoipa::path(get, path = "/api/portal/policies/{id}", operation_id = "getPolicy", tag = "Policies", security(("dashboard_auth" = [])),
+    params(("id" = String, Path, description = "The policy's `id` or `_id`")),
+    responses(
+        (status = 200, description = "The policy", body = Policy),
+        (status = 404, description = "No such policy", body = ApiResponse),
+    ))]
 async fn one(ApiUser(user): ApiUser, State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, DashboardError> {
     Ok(Json(serde_json::to_value(s.policies.get(&user.org_id, &id).await?).unwrap_or_default()))
 }
 
+/// Update a policy
+///
+/// Every key that applies it sees the change at once.
+#[utoipa::path(put, path = "/api/portal/policies/{id}", operation_id = "putPolicies", tag = "Policies", security(("dashboard_auth" = [])),
+    params(("id" = String, Path)),
+    request_body = Policy,
+    responses(
+        (status = 200, description = "`Data updated`", body = ApiResponse),
+        (status = 400, description = "The policy is invalid, changes `id`, or takes another policy's name", body = ApiResponse),
+        (status = 404, description = "No such policy", body = ApiResponse),
+    ))]
 async fn update(ApiUser(user): ApiUser, State(s): State<AppState>, Path(id): Path<String>, JsonBody(p): JsonBody<Policy>) -> Result<Json<Value>, DashboardError> {
     s.policies.update(&user.org_id, &user.actor(), &id, p).await?;
     Ok(ok_message("Data updated", Value::Null))
 }
 
+/// Delete a policy
+///
+/// Keys that apply it keep the reference; a key whose only policy is gone is refused.
+#[utoipa::path(delete, path = "/api/portal/policies/{id}", operation_id = "deletePolicy", tag = "Policies", security(("dashboard_auth" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "`Data deleted`", body = ApiResponse),
+        (status = 404, description = "No such policy", body = ApiResponse),
+    ))]
 async fn delete(ApiUser(user): ApiUser, State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, DashboardError> {
     s.policies.delete(&user.org_id, &user.actor(), &id).await?;
     Ok(ok_message("Data deleted", Value::Null))

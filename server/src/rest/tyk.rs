@@ -3,6 +3,7 @@
 //! envelopes are the gateway's: `{key, status, action, key_hash}` and `{status, message}`.
 
 use super::json::parse;
+use super::openapi::schemas::{ApiAllKeys, ApiModifyKeySuccess, ApiStatusMessage};
 use crate::audit::Actor;
 use crate::keys::id::is_set;
 use crate::keys::{KeyError, KeyRef, NewKey, Scope};
@@ -23,7 +24,7 @@ use serde_json::{json, Value};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/tyk/keys", get(list_keys).post(create_key))
-        .route("/tyk/keys/create", post(create_key))
+        .route("/tyk/keys/create", post(create_key_at_create))
         .route("/tyk/keys/preview", post(preview_key))
         .route("/tyk/keys/policy/{key_hash}", post(set_policies))
         .route("/tyk/keys/{key_id}", get(get_key).put(update_key).delete(delete_key).post(create_custom_key))
@@ -112,12 +113,25 @@ fn action(key: &str, action: &str, key_hash: Option<&str>) -> Json<Value> {
     Json(v)
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// Only keys with access to this API.
     #[serde(default)]
     api_id: String,
 }
 
+const HASHED: &str = "The id in the path is the key's hash (any value but empty, `false`, `0` or `no`).";
+const AUTO_GUESS: &str = "The id in the path may be the key or its hash: try both.";
+const HASHED_ON_CREATE: &str = "Accepted for Tyk's clients; no effect: the answer always carries the key and its `key_hash`.";
+const RESET_ON_CREATE: &str = "Accepted for Tyk's clients; no effect: a new key's quota starts full.";
+
+/// List keys
+///
+/// Every organisation's keys: their hashes, and basic-auth users by their id.
+#[utoipa::path(get, path = "/tyk/keys", operation_id = "gatewayListKeys", tag = "Gateway: Keys", security(("gateway_auth" = [])),
+    params(ListQuery),
+    responses((status = 200, description = "The keys", body = ApiAllKeys)))]
 async fn list_keys(_: GatewayAdmin, State(s): State<AppState>, Query(q): Query<ListQuery>) -> Result<Json<Value>, GatewayApiError> {
     let filter = KeyFilter { api_id: q.api_id, ..Default::default() };
     let (keys, _) = s.keys.list(&filter, i64::MAX, 0).await.map_err(|e| key_error(e, "Key not found"))?;
@@ -132,14 +146,57 @@ async fn create(s: &AppState, kind: NewKey, bytes: &Bytes) -> Result<Json<Value>
     Ok(action(&key.key_id, "added", Some(key.key_hash.as_str())))
 }
 
+/// Create a key
+///
+/// The key's organisation is its `org_id`, which must exist.
+#[utoipa::path(post, path = "/tyk/keys", operation_id = "gatewayAddKey", tag = "Gateway: Keys", security(("gateway_auth" = [])),
+    params(("hashed" = Option<bool>, Query, description = HASHED_ON_CREATE)),
+    request_body = SessionState,
+    responses(
+        (status = 200, description = "`added`: the new key and its hash", body = ApiModifyKeySuccess),
+        (status = 400, description = "The definition is invalid, or `org_id` does not exist", body = ApiStatusMessage),
+    ))]
 async fn create_key(_: GatewayAdmin, State(s): State<AppState>, bytes: Bytes) -> Result<Json<Value>, GatewayApiError> {
     create(&s, NewKey::Generated, &bytes).await
 }
 
+/// Create a key
+///
+/// The same as `POST /tyk/keys`.
+#[utoipa::path(post, path = "/tyk/keys/create", operation_id = "createKey", tag = "Gateway: Keys", security(("gateway_auth" = [])),
+    request_body = SessionState,
+    responses(
+        (status = 200, description = "`added`: the new key and its hash", body = ApiModifyKeySuccess),
+        (status = 400, description = "The definition is invalid, or `org_id` does not exist", body = ApiStatusMessage),
+    ))]
+async fn create_key_at_create(admin: GatewayAdmin, s: State<AppState>, bytes: Bytes) -> Result<Json<Value>, GatewayApiError> {
+    create_key(admin, s, bytes).await
+}
+
+/// Create a key with a chosen id
+#[utoipa::path(post, path = "/tyk/keys/{keyID}", operation_id = "gatewayCreateCustomKey", tag = "Gateway: Keys", security(("gateway_auth" = [])),
+    params(("keyID" = String, Path, description = "The key to create"),
+        ("suppress_reset" = Option<String>, Query, description = RESET_ON_CREATE),
+        ("hashed" = Option<bool>, Query, description = HASHED_ON_CREATE)),
+    request_body = SessionState,
+    responses(
+        (status = 200, description = "`added`: the new key and its hash", body = ApiModifyKeySuccess),
+        (status = 400, description = "The id or the definition is invalid", body = ApiStatusMessage),
+        (status = 409, description = "The key exists already", body = ApiStatusMessage),
+    ))]
 async fn create_custom_key(_: GatewayAdmin, State(s): State<AppState>, Path(key_id): Path<String>, bytes: Bytes) -> Result<Json<Value>, GatewayApiError> {
     create(&s, NewKey::Custom(key_id), &bytes).await
 }
 
+/// Check a key definition
+///
+/// Validates it and applies its policies, storing nothing.
+#[utoipa::path(post, path = "/tyk/keys/preview", operation_id = "gatewayValidateAKeyDefinition", tag = "Gateway: Keys", security(("gateway_auth" = [])),
+    request_body = SessionState,
+    responses(
+        (status = 200, description = "The session the key would have", body = SessionState),
+        (status = 400, description = "The definition is invalid", body = ApiStatusMessage),
+    ))]
 async fn preview_key(_: GatewayAdmin, State(s): State<AppState>, bytes: Bytes) -> Result<Json<Value>, GatewayApiError> {
     let session: SessionState = body(&bytes)?;
     let org = session.org_id.clone();
@@ -147,6 +204,14 @@ async fn preview_key(_: GatewayAdmin, State(s): State<AppState>, bytes: Bytes) -
     Ok(Json(serde_json::to_value(data).unwrap_or_default()))
 }
 
+/// Get a key
+#[utoipa::path(get, path = "/tyk/keys/{keyID}", operation_id = "getKey", tag = "Gateway: Keys", security(("gateway_auth" = [])),
+    params(("keyID" = String, Path), ("hashed" = Option<bool>, Query, description = HASHED),
+        ("auto_guess" = Option<bool>, Query, description = AUTO_GUESS)),
+    responses(
+        (status = 200, description = "The session, with its policies applied", body = SessionState),
+        (status = 404, description = "`Key not found`", body = ApiStatusMessage),
+    ))]
 async fn get_key(_: GatewayAdmin, State(s): State<AppState>, Path(key_id): Path<String>, Query(mut r): Query<KeyRef>) -> Result<Json<Value>, GatewayApiError> {
     r.id = key_id;
     let key = s.keys.get(&Scope::Any, &r).await.map_err(|e| key_error(e, "Key not found"))?;
@@ -161,6 +226,16 @@ struct UpdateQuery {
     suppress_reset: String,
 }
 
+/// Update a key
+#[utoipa::path(put, path = "/tyk/keys/{keyID}", operation_id = "updateKey", tag = "Gateway: Keys", security(("gateway_auth" = [])),
+    params(("keyID" = String, Path), ("suppress_reset" = Option<String>, Query, description = super::keys::SUPPRESS_RESET),
+        ("hashed" = Option<bool>, Query, description = HASHED), ("auto_guess" = Option<bool>, Query, description = AUTO_GUESS)),
+    request_body = SessionState,
+    responses(
+        (status = 200, description = "`modified`", body = ApiModifyKeySuccess),
+        (status = 400, description = "The definition is invalid", body = ApiStatusMessage),
+        (status = 404, description = "`Key is not found`", body = ApiStatusMessage),
+    ))]
 async fn update_key(
     _: GatewayAdmin,
     State(s): State<AppState>,
@@ -178,24 +253,44 @@ async fn update_key(
     Ok(action(&key_id, "modified", Some(key.key_hash.as_str())))
 }
 
+/// Delete a key
+#[utoipa::path(delete, path = "/tyk/keys/{keyID}", operation_id = "gatewayDeleteKey", tag = "Gateway: Keys", security(("gateway_auth" = [])),
+    params(("keyID" = String, Path), ("hashed" = Option<bool>, Query, description = HASHED),
+        ("auto_guess" = Option<bool>, Query, description = AUTO_GUESS)),
+    responses(
+        (status = 200, description = "`deleted`", body = ApiModifyKeySuccess),
+        (status = 404, description = "`There is no such key found`", body = ApiStatusMessage),
+    ))]
 async fn delete_key(_: GatewayAdmin, State(s): State<AppState>, Path(key_id): Path<String>, Query(mut r): Query<KeyRef>) -> Result<Json<Value>, GatewayApiError> {
     r.id = key_id.clone();
     s.keys.delete(&Scope::Any, &Actor::GatewayApi, &r).await.map_err(|e| key_error(e, "There is no such key found"))?;
     Ok(action(&key_id, "deleted", None))
 }
 
-#[derive(Deserialize)]
+/// Which policies a key applies: `apply_policies`, or else the single (deprecated) `policy`.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = PolicyUpdateObj)]
 struct PolicyInstruction {
     #[serde(default)]
     policy: String,
+    /// `null` as Tyk's gateway reads it: none.
     #[serde(default)]
-    apply_policies: Vec<String>,
+    apply_policies: Option<Vec<String>>,
 }
 
+/// Set a key's policies
+#[utoipa::path(post, path = "/tyk/keys/policy/{keyID}", operation_id = "setPoliciesToHashedKey", tag = "Gateway: Keys", security(("gateway_auth" = [])),
+    params(("keyID" = String, Path, description = "The key's hash")),
+    request_body = PolicyInstruction,
+    responses(
+        (status = 200, description = "`updated`", body = ApiModifyKeySuccess),
+        (status = 400, description = "`Couldn't decode instruction`, or a policy does not exist", body = ApiStatusMessage),
+        (status = 404, description = "`Key not found`", body = ApiStatusMessage),
+    ))]
 async fn set_policies(_: GatewayAdmin, State(s): State<AppState>, Path(key_hash): Path<String>, bytes: Bytes) -> Result<Json<Value>, GatewayApiError> {
     let instruction: PolicyInstruction = parse(&bytes)
         .map_err(|_| GatewayApiError::new(StatusCode::BAD_REQUEST, "Couldn't decode instruction"))?;
-    let mut ids = instruction.apply_policies;
+    let mut ids = instruction.apply_policies.unwrap_or_default();
     if ids.is_empty() && !instruction.policy.is_empty() {
         ids.push(instruction.policy);
     }
@@ -203,10 +298,25 @@ async fn set_policies(_: GatewayAdmin, State(s): State<AppState>, Path(key_hash)
     Ok(action(&key_hash, "updated", None))
 }
 
+/// List policies
+///
+/// Every organisation's policies.
+#[utoipa::path(get, path = "/tyk/policies", operation_id = "listPolicies", tag = "Gateway: Policies", security(("gateway_auth" = [])),
+    responses((status = 200, description = "The policies", body = [Policy])))]
 async fn list_policies(_: GatewayAdmin, State(s): State<AppState>) -> Result<Json<Value>, GatewayApiError> {
     Ok(Json(serde_json::to_value(s.policies.all().await?).unwrap_or_default()))
 }
 
+/// Create a policy
+///
+/// In the organisation of its `org_id`, which must exist.
+#[utoipa::path(post, path = "/tyk/policies", operation_id = "addPolicy", tag = "Gateway: Policies", security(("gateway_auth" = [])),
+    request_body = Policy,
+    responses(
+        (status = 200, description = "`added`: `key` is the policy's id", body = ApiModifyKeySuccess),
+        (status = 400, description = "The policy is invalid, or `org_id` does not exist", body = ApiStatusMessage),
+        (status = 409, description = "The id is taken", body = ApiStatusMessage),
+    ))]
 async fn create_policy(_: GatewayAdmin, State(s): State<AppState>, bytes: Bytes) -> Result<Json<Value>, GatewayApiError> {
     let p: Policy = body(&bytes)?;
     if s.store.org(&p.org_id).await?.is_none() {
@@ -217,11 +327,27 @@ async fn create_policy(_: GatewayAdmin, State(s): State<AppState>, bytes: Bytes)
     Ok(action(&p.id, "added", None))
 }
 
+/// Get a policy
+#[utoipa::path(get, path = "/tyk/policies/{polID}", operation_id = "gatewayGetPolicy", tag = "Gateway: Policies", security(("gateway_auth" = [])),
+    params(("polID" = String, Path)),
+    responses(
+        (status = 200, description = "The policy", body = Policy),
+        (status = 404, description = "`Policy not found`", body = ApiStatusMessage),
+    ))]
 async fn get_policy(_: GatewayAdmin, State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, GatewayApiError> {
     let (_, p) = s.policies.get_any(&id).await?;
     Ok(Json(serde_json::to_value(p).unwrap_or_default()))
 }
 
+/// Update a policy
+#[utoipa::path(put, path = "/tyk/policies/{polID}", operation_id = "updatePolicy", tag = "Gateway: Policies", security(("gateway_auth" = [])),
+    params(("polID" = String, Path)),
+    request_body = Policy,
+    responses(
+        (status = 200, description = "`modified`", body = ApiModifyKeySuccess),
+        (status = 400, description = "The policy is invalid", body = ApiStatusMessage),
+        (status = 404, description = "`Policy not found`", body = ApiStatusMessage),
+    ))]
 async fn update_policy(_: GatewayAdmin, State(s): State<AppState>, Path(id): Path<String>, bytes: Bytes) -> Result<Json<Value>, GatewayApiError> {
     let p: Policy = body(&bytes)?;
     let (org, _) = s.policies.get_any(&id).await?;
@@ -229,6 +355,13 @@ async fn update_policy(_: GatewayAdmin, State(s): State<AppState>, Path(id): Pat
     Ok(action(&p.id, "modified", None))
 }
 
+/// Delete a policy
+#[utoipa::path(delete, path = "/tyk/policies/{polID}", operation_id = "gatewayDeletePolicy", tag = "Gateway: Policies", security(("gateway_auth" = [])),
+    params(("polID" = String, Path)),
+    responses(
+        (status = 200, description = "`deleted`", body = ApiModifyKeySuccess),
+        (status = 404, description = "`Policy not found`", body = ApiStatusMessage),
+    ))]
 async fn delete_policy(_: GatewayAdmin, State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, GatewayApiError> {
     let (org, p) = s.policies.get_any(&id).await?;
     s.policies.delete(&org, &Actor::GatewayApi, &p.id).await?;

@@ -2,6 +2,7 @@
 //! credential. Every route here needs a user's credential (see `auth::ApiUser`).
 
 use super::error::DashboardError;
+use super::openapi::schemas::{ApiResponse, User, Users};
 use super::{ok_message, user_json};
 use crate::accounts::AccountError;
 use crate::auth::ApiUser;
@@ -19,11 +20,20 @@ pub fn router() -> Router<AppState> {
         .route("/api/users/{user_id}/actions/key/reset", put(reset_key))
 }
 
+/// List the organisation's users
+///
+/// Not paginated: every user is on the one page.
+#[utoipa::path(get, path = "/api/users", operation_id = "getUsers", tag = "Users", security(("dashboard_auth" = [])),
+    params(("p" = Option<i64>, Query, description = "Accepted for Tyk's clients; the list is not paginated (`pages` is 1)")),
+    responses((status = 200, description = "The users", body = Users)))]
 async fn list(ApiUser(caller): ApiUser, State(s): State<AppState>) -> Result<Json<Value>, DashboardError> {
     let users: Vec<Value> = s.accounts.users(Some(&caller.org_id)).await?.iter().map(|u| user_json(u, None)).collect();
     Ok(Json(json!({ "users": users, "pages": 1 })))
 }
 
+/// The caller
+#[utoipa::path(get, path = "/api/users/me", operation_id = "currentUserDetail", tag = "Users", security(("dashboard_auth" = [])),
+    responses((status = 200, description = "The user whose credential was sent", body = User)))]
 async fn me(ApiUser(caller): ApiUser) -> Json<Value> {
     Json(user_json(&caller, None))
 }
@@ -37,12 +47,28 @@ async fn org_user(s: &AppState, caller: &crate::store::UserRow, user_id: &str) -
     }
 }
 
+/// Get a user
+#[utoipa::path(get, path = "/api/users/{userId}", operation_id = "getUser", tag = "Users", security(("dashboard_auth" = [])),
+    params(("userId" = String, Path)),
+    responses(
+        (status = 200, description = "The user", body = User),
+        (status = 404, description = "No such user in the organisation", body = ApiResponse),
+    ))]
 async fn one(ApiUser(caller): ApiUser, State(s): State<AppState>, Path(user_id): Path<String>) -> Result<Json<Value>, DashboardError> {
     Ok(Json(user_json(&org_user(&s, &caller, &user_id).await?, None)))
 }
 
+/// Reset a user's API credential
+///
 /// Tyk's "reset access key". Tyk does not return the new key (the user reads it in the UI);
 /// ours is stored hashed, so it is returned here, once, in `Meta.access_key`.
+#[utoipa::path(put, path = "/api/users/{userId}/actions/key/reset", operation_id = "resetUserKey", tag = "Users",
+    security(("dashboard_auth" = [])),
+    params(("userId" = String, Path)),
+    responses(
+        (status = 200, description = "`User session renewed`; the new credential is in `Meta.access_key`", body = ApiResponse),
+        (status = 404, description = "No such user in the organisation", body = ApiResponse),
+    ))]
 async fn reset_key(ApiUser(caller): ApiUser, State(s): State<AppState>, Path(user_id): Path<String>) -> Result<Json<Value>, DashboardError> {
     let user = org_user(&s, &caller, &user_id).await?;
     let credential = s.accounts.regenerate_credential(&caller.actor(), &user.id).await?;

@@ -2,7 +2,7 @@
 //! and sign-out endpoints, and the rule that pages need a signed-in user.
 
 mod backend;
-mod signin;
+pub(crate) mod signin;
 
 use crate::state::AppState;
 use app::backend::{session_cookie, SharedBackend};

@@ -2,6 +2,7 @@
 //! redirected; scripts and tests post JSON and get JSON with a status code.
 
 use crate::accounts::{SignInError, SESSION_TTL_SECS};
+use crate::rest::openapi::schemas::ApiResponse;
 use crate::rest::{ok_message, user_json};
 use crate::state::AppState;
 use app::backend::{session_cookie, SESSION_COOKIE};
@@ -18,10 +19,12 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/auth/login", post(login)).route("/auth/logout", post(logout))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 struct Credentials {
+    #[schema(required = true)]
     #[serde(default)]
     email: String,
+    #[schema(required = true)]
     #[serde(default)]
     password: String,
 }
@@ -33,6 +36,20 @@ enum Client {
     Json,
 }
 
+/// Sign in to the dashboard
+///
+/// Sets the session cookie. A JSON body gets a JSON answer; the sign-in form (a form body) is
+/// redirected to `/`, or back to `/login` with the reason.
+#[utoipa::path(post, path = "/auth/login", operation_id = "login", tag = "Service",
+    request_body(content((Credentials = "application/json"), (Credentials = "application/x-www-form-urlencoded"))),
+    responses(
+        (status = 200, description = "`Signed in`; the user in `Meta`, the session in a `Set-Cookie`", body = ApiResponse),
+        (status = 303, description = "A form was posted: to `/` when signed in, else back to `/login`"),
+        (status = 400, description = "The email or password is missing, or the body is not JSON", body = ApiResponse),
+        (status = 401, description = "Wrong email or password", body = ApiResponse),
+        (status = 429, description = "Too many failed attempts; `Retry-After` says how long to wait", body = ApiResponse),
+        (status = 503, description = "The database did not answer", body = ApiResponse),
+    ))]
 async fn login(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, req: Request) -> Response {
     let is_json = req
         .headers()
@@ -90,6 +107,14 @@ async fn login(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<Soc
     }
 }
 
+/// Sign out
+///
+/// Ends the session of the cookie sent, if any.
+#[utoipa::path(post, path = "/auth/logout", operation_id = "logout", tag = "Service",
+    responses(
+        (status = 200, description = "`Signed out` (when `Accept` includes `application/json`)", body = ApiResponse),
+        (status = 303, description = "Otherwise: to `/login`"),
+    ))]
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let token = headers
         .get_all(header::COOKIE)

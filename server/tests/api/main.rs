@@ -10,6 +10,7 @@ mod cli;
 mod gateway;
 mod health;
 mod keys;
+mod openapi;
 mod policies;
 mod process;
 mod signin;
