@@ -44,8 +44,8 @@ run() {
   local name=$1 url=$2; shift 2
   local hdr=(); for h in "$@"; do hdr+=(-H "$h"); done
   local peak p99
-  peak=$(oha --no-tui -j -z "${SECS}s" -c $CONNS "${hdr[@]}" "$url" | json '["summary"]["requestsPerSec"]')
-  p99=$(oha --no-tui -j -z "${SECS}s" -c $CONNS -q "$(python3 -c "print(int($peak/2))")" "${hdr[@]}" "$url" | json '["latencyPercentiles"]["p99"]*1000')
+  peak=$(oha --no-tui --output-format json -z "${SECS}s" -c $CONNS "${hdr[@]}" "$url" | json '["summary"]["requestsPerSec"]')
+  p99=$(oha --no-tui --output-format json -z "${SECS}s" -c $CONNS -q "$(python3 -c "print(int($peak/2))")" "${hdr[@]}" "$url" | json '["latencyPercentiles"]["p99"]*1000')
   echo "$name $peak $p99"
 }
 {
