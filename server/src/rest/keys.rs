@@ -60,6 +60,7 @@ impl ListQuery {
             policy_id: self.policy,
             alias: self.alias,
             q: self.q,
+            ..KeyFilter::default()
         };
         (filter, limit, offset)
     }
