@@ -4,13 +4,13 @@ import * as path from "path";
 
 // Each run gets its own database, admin and ports, so it never meets a developer's instance.
 const port = Number(process.env.E2E_PORT ?? 3417);
-const gatewayPort = port + 1;
+export const gatewayPort = port + 1;
 const dataDir = path.join(os.tmpdir(), `portcullis-e2e-${process.pid}`);
 export const admin = { email: "e2e-admin@example.org", password: "e2e password 123" };
 
 export default defineConfig({
   testDir: "./tests",
-  timeout: 30_000,
+  timeout: 60_000,
   expect: { timeout: 10_000 },
   fullyParallel: false,
   workers: 1,
@@ -27,8 +27,9 @@ export default defineConfig({
   },
   projects: [{ name: "chromium" }],
   webServer: {
-    // Started from the repository root so that the binary finds target/site.
-    command: "target/debug/portcullis serve",
+    // Started from the repository root so that the binary finds target/site (or the site
+    // beside it, when CARGO_TARGET_DIR puts the build elsewhere).
+    command: `${process.env.CARGO_TARGET_DIR ?? "target"}/debug/portcullis serve`,
     cwd: "..",
     url: `http://127.0.0.1:${port}/health`,
     reuseExistingServer: false,

@@ -1,7 +1,11 @@
 //! The port through which the dashboard reaches the server's services (server side only).
 //! The server implements it and provides it as context; server functions call it and nothing else.
+//! Every method takes the session cookie's value and acts for that user, in its organisation.
 
-use crate::model::{AppError, Profile};
+use crate::model::{
+    ApiDetail, ApiForm, ApiSummary, AppError, CreatedKey, FormOptions, KeyDetail, KeyForm, KeyHash, KeyListQuery,
+    KeyPage, KeyUsage, PolicyDetail, PolicyForm, PolicySummary, Profile, UsageWindow,
+};
 use std::sync::Arc;
 
 #[async_trait::async_trait]
@@ -10,6 +14,38 @@ pub trait DashboardBackend: Send + Sync + 'static {
     async fn profile(&self, session_token: &str) -> Result<Option<Profile>, AppError>;
     /// Replaces the user's REST credential and returns the new one, in clear, this once.
     async fn regenerate_credential(&self, session_token: &str) -> Result<String, AppError>;
+
+    // ---- keys ----
+    async fn list_keys(&self, session_token: &str, query: KeyListQuery) -> Result<KeyPage, AppError>;
+    async fn key_detail(&self, session_token: &str, key_hash: &str) -> Result<KeyDetail, AppError>;
+    /// The hash of a key given by its exact value (or a basic-auth username).
+    async fn lookup_key(&self, session_token: &str, key: &str) -> Result<KeyHash, AppError>;
+    /// Creates a key; what it returns is the only time the key (and HMAC secret) is shown.
+    async fn create_key(&self, session_token: &str, form: KeyForm) -> Result<CreatedKey, AppError>;
+    /// Replaces a key's settings; `suppress_reset` keeps its quota usage.
+    async fn update_key(&self, session_token: &str, key_hash: &str, form: KeyForm, suppress_reset: bool) -> Result<(), AppError>;
+    async fn set_key_active(&self, session_token: &str, key_hash: &str, active: bool) -> Result<(), AppError>;
+    async fn delete_key(&self, session_token: &str, key_hash: &str) -> Result<(), AppError>;
+    /// Requests and errors over a window (analytics; empty until requests are recorded).
+    async fn key_usage(&self, session_token: &str, key_hash: &str, window: UsageWindow) -> Result<KeyUsage, AppError>;
+    /// The APIs and policies the forms offer.
+    async fn form_options(&self, session_token: &str) -> Result<FormOptions, AppError>;
+
+    // ---- policies ----
+    async fn list_policies(&self, session_token: &str) -> Result<Vec<PolicySummary>, AppError>;
+    async fn policy_detail(&self, session_token: &str, id: &str) -> Result<PolicyDetail, AppError>;
+    /// Creates (`id` None) or replaces a policy; returns its id.
+    async fn save_policy(&self, session_token: &str, id: Option<String>, form: PolicyForm) -> Result<String, AppError>;
+    /// Deletes a policy; returns how many keys named it.
+    async fn delete_policy(&self, session_token: &str, id: &str) -> Result<i64, AppError>;
+
+    // ---- APIs ----
+    async fn list_apis(&self, session_token: &str) -> Result<Vec<ApiSummary>, AppError>;
+    async fn api_detail(&self, session_token: &str, api_id: &str) -> Result<ApiDetail, AppError>;
+    /// Creates (`api_id` None) or replaces an API; returns its api_id.
+    async fn save_api(&self, session_token: &str, api_id: Option<String>, form: ApiForm) -> Result<String, AppError>;
+    /// Refused while keys grant the API.
+    async fn delete_api(&self, session_token: &str, api_id: &str) -> Result<(), AppError>;
 }
 
 pub type SharedBackend = Arc<dyn DashboardBackend>;

@@ -1,4 +1,5 @@
 //! The Portcullis dashboard, built twice: for the server (`ssr`) and for the browser (`hydrate`).
+#![recursion_limit = "512"]
 
 pub mod api;
 #[cfg(feature = "ssr")]
@@ -11,7 +12,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{ParentRoute, Route, Router, Routes},
-    path,
+    path, SsrMode,
 };
 
 /// The HTML document around the app, rendered on the server.
@@ -44,9 +45,21 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=pages::not_found::NotFound>
                 <Route path=path!("/login") view=pages::login::LoginPage/>
-                <ParentRoute path=path!("") view=components::layout::Layout>
+                // Async: the server waits for the page's data and sends it whole, so reading works
+                // without JavaScript and the first paint is the final layout (no fallbacks swapped
+                // for content).
+                <ParentRoute path=path!("") view=components::layout::Layout ssr=SsrMode::Async>
                     <Route path=path!("") view=pages::home::HomePage/>
                     <Route path=path!("profile") view=pages::profile::ProfilePage/>
+                    <Route path=path!("keys") view=pages::keys::list::KeysPage/>
+                    <Route path=path!("keys/new") view=pages::keys::NewKeyPage/>
+                    <Route path=path!("keys/:hash") view=pages::keys::detail::KeyPage/>
+                    <Route path=path!("policies") view=pages::policies::PoliciesPage/>
+                    <Route path=path!("policies/new") view=pages::policies::NewPolicyPage/>
+                    <Route path=path!("policies/:id") view=pages::policies::PolicyPage/>
+                    <Route path=path!("apis") view=pages::apis::ApisPage/>
+                    <Route path=path!("apis/new") view=pages::apis::NewApiPage/>
+                    <Route path=path!("apis/:id") view=pages::apis::ApiPage/>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -1,4 +1,5 @@
 //! The browser entry point: hydrate the server-rendered page, and nothing more.
+#![recursion_limit = "512"]
 
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {

@@ -1,5 +1,6 @@
 //! The Portcullis server: storage, the services that hold the rules, and the three ways in
 //! (the dashboard, the REST APIs, the gateway). See DESIGN.md for the picture.
+#![recursion_limit = "512"]
 
 pub mod accounts;
 pub mod analytics;

@@ -7,7 +7,7 @@ use crate::changes::{Change, Changes};
 use crate::keys::Keys;
 use crate::secrets::object_id;
 use crate::store::{now, PolicyRow, Store, StoreError};
-use app::model::Policy;
+use app::model::{validate_policy_rules, Policy};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
@@ -155,17 +155,11 @@ impl Policies {
         if !p.id.chars().all(|c| c.is_ascii_alphanumeric() || "._~-".contains(c)) || p.id.len() > 128 {
             return invalid("id", "may only contain letters, digits and . _ ~ - (at most 128)");
         }
-        if p.partitions.per_api && p.partitions.enabled() {
-            return invalid("partitions", "per_api cannot be combined with other partitions");
-        }
-        if p.rate > 0.0 && p.per <= 0.0 {
-            return invalid("per", "must be greater than 0 when rate is set");
-        }
-        if p.rate < 0.0 || p.per < 0.0 {
-            return invalid("rate", "rate and per must not be negative (0 means no rate limit)");
-        }
-        if p.quota_max < -1 {
-            return invalid("quota_max", "must be -1 (unlimited) or more");
+        // The rules shared with the dashboard's form (app::model::forms), for every way in.
+        if let Err(e) = validate_policy_rules(p) {
+            const KNOWN: [&str; 4] = ["partitions", "per", "rate", "quota_max"];
+            let field = KNOWN.into_iter().find(|k| *k == e.field).unwrap_or("policy");
+            return invalid(field, &e.message);
         }
         if !p.name.is_empty() {
             if let Some(other) = self.store.policy_by_name(org_id, &p.name).await? {

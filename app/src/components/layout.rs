@@ -1,4 +1,5 @@
 use super::theme::ThemeToggle;
+use super::toast::{ToastRegion, Toasts};
 use crate::api::get_profile;
 use crate::model::AppError;
 use leptos::prelude::*;
@@ -10,12 +11,17 @@ use leptos_router::components::{Outlet, Redirect, A};
 pub fn Layout() -> impl IntoView {
     let profile = Resource::new(|| (), |_| get_profile());
     provide_context(profile);
+    let toasts = Toasts::new();
+    provide_context(toasts);
     view! {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <header class="topbar">
             <a class="brand" href="/">"Portcullis"</a>
             <nav aria-label="Main">
                 <A href="/" exact=true>"Overview"</A>
+                <A href="/keys">"Keys"</A>
+                <A href="/policies">"Policies"</A>
+                <A href="/apis">"APIs"</A>
                 <A href="/profile">"Profile"</A>
             </nav>
             <div class="topbar-end">
@@ -34,9 +40,10 @@ pub fn Layout() -> impl IntoView {
                 </form>
             </div>
         </header>
-        <main id="main" class="content">
+        <main id="main" class="content" tabindex="-1">
             <Outlet/>
         </main>
+        <ToastRegion toasts/>
     }
 }
 

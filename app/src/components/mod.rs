@@ -1,3 +1,9 @@
+pub mod access_rights;
 pub mod copy_button;
+pub mod dialog;
+pub mod fields;
 pub mod layout;
 pub mod theme;
+pub mod toast;
+pub mod usage_chart;
+pub mod widgets;

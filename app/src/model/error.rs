@@ -7,12 +7,37 @@ use serde::{Deserialize, Serialize};
 pub enum AppError {
     #[error("You are not signed in.")]
     Unauthenticated,
+    /// What was sent breaks a rule. `field` names the input it concerns, with the names of Tyk's
+    /// JSON (`rate`, `basic_auth_data.user`, `proxy.listen_path`, ...), so that a form can show
+    /// the message beside that input; it is empty when the error concerns the whole form.
+    #[error("{message}")]
+    Invalid { field: String, message: String },
     #[error("{0}")]
-    Invalid(String),
+    NotFound(String),
     #[error("Something went wrong on the server: {0}")]
     Internal(String),
     #[error("Could not reach the server: {0}")]
     Transport(String),
+}
+
+impl AppError {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        AppError::Invalid { field: field.into(), message: message.into() }
+    }
+
+    /// The field the error belongs to, if any.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            AppError::Invalid { field, .. } if !field.is_empty() => Some(field),
+            _ => None,
+        }
+    }
+}
+
+impl From<super::forms::FieldError> for AppError {
+    fn from(e: super::forms::FieldError) -> Self {
+        AppError::Invalid { field: e.field, message: e.message }
+    }
 }
 
 impl FromServerFnError for AppError {

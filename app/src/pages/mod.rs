@@ -1,4 +1,7 @@
+pub mod apis;
 pub mod home;
+pub mod keys;
 pub mod login;
 pub mod not_found;
+pub mod policies;
 pub mod profile;

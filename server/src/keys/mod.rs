@@ -10,7 +10,7 @@ use crate::changes::{Change, Changes};
 use crate::limits::quota::Quotas;
 use crate::store::{now, KeyFilter, KeyIndex, KeyRow, Store, StoreError};
 use crate::vault::Vault;
-use app::model::{apply_policies, trial_expiry, KeyHash, Policy, SessionState};
+use app::model::{apply_policies, trial_expiry, validate_session_rules, KeyHash, Policy, SessionState};
 pub use id::KeyRef;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -82,6 +82,19 @@ impl KeyData {
     pub fn to_json(&self) -> Value {
         json!({ "api_model": {}, "key_id": self.key_id, "data": self.data, "key_hash": self.key_hash })
     }
+}
+
+/// A stored key as the dashboard edits it. The HMAC secret is left out.
+#[derive(Clone, Debug)]
+pub struct KeyDefinition {
+    pub key_hash: KeyHash,
+    pub basic_username: Option<String>,
+    /// The key's own settings, as stored.
+    pub own: SessionState,
+    /// With its policies applied.
+    pub effective: SessionState,
+    pub created_at: i64,
+    pub updated_at: i64,
 }
 
 /// A key as the list shows it: its listed id (the hash, or the clear id of a basic-auth user).
@@ -302,6 +315,25 @@ impl Keys {
         Ok(())
     }
 
+    // ---- for the dashboard ----
+
+    /// A key with its own stored settings (before policies) next to its effective session: what
+    /// the dashboard's edit form starts from.
+    pub async fn definition(&self, scope: &Scope, r: &KeyRef) -> Result<KeyDefinition, KeyError> {
+        let row = self.find(scope, r).await?;
+        let own = parse_session(&row)?;
+        let mut effective = self.effective(&row, &own, None).await?;
+        effective.hmac_string.clear();
+        Ok(KeyDefinition {
+            key_hash: KeyHash::from_trusted(row.key_hash.clone()),
+            basic_username: row.basic_username.clone(),
+            own,
+            effective,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+
     // ---- internals ----
 
     /// The key a reference names, if the scope may see it. Another organisation's key is
@@ -322,21 +354,8 @@ impl Keys {
     async fn prepare(&self, org_id: &str, s: &mut SessionState) -> Result<Vec<Policy>, KeyError> {
         // The caller's organisation always wins over one in the body.
         s.org_id = org_id.to_owned();
-        if s.rate < 0.0 || s.per < 0.0 {
-            return Err(invalid("rate", "rate and per must not be negative (0 means no rate limit)"));
-        }
-        if s.rate > 0.0 && s.per <= 0.0 {
-            return Err(invalid("per", "must be greater than 0 when rate is set"));
-        }
-        if s.quota_max < -1 {
-            return Err(invalid("quota_max", "must be -1 (unlimited) or more"));
-        }
-        if s.throttle_interval < 0.0 {
-            return Err(invalid("throttle_interval", "must not be negative"));
-        }
-        if s.tags.iter().any(|t| t.trim().is_empty()) {
-            return Err(invalid("tags", "tags must not be empty"));
-        }
+        // The rules shared with the dashboard's form (app::model::forms), for every way in.
+        validate_session_rules(s).map_err(|e| KeyError::Invalid { field: field_name(&e.field), message: e.message })?;
         self.apis.check_access_rights(org_id, &mut s.access_rights).await?;
         let mut policies = Vec::new();
         for pid in s.policy_ids() {
@@ -426,6 +445,13 @@ impl Keys {
         };
         Ok(s)
     }
+}
+
+/// `KeyError::Invalid` names its field with a `&'static str`; the shared rules name theirs
+/// with a `String`. Their names are few and known.
+fn field_name(field: &str) -> &'static str {
+    const KNOWN: [&str; 5] = ["rate", "per", "quota_max", "throttle_interval", "tags"];
+    KNOWN.into_iter().find(|k| *k == field).unwrap_or("session")
 }
 
 fn merge(s: &SessionState, policies: &[Policy]) -> Result<SessionState, KeyError> {

@@ -79,6 +79,7 @@ impl ListQuery {
             policy_id: self.policy,
             alias: self.alias,
             q: self.q,
+            ..KeyFilter::default()
         };
         (filter, limit, offset)
     }

@@ -1,4 +1,5 @@
 use super::{Store, StoreError};
+use app::model::{KeySort, StatusFilter};
 use sqlx::Row;
 
 #[derive(Clone, Debug)]
@@ -29,6 +30,13 @@ pub struct KeyFilter {
     pub alias: String,
     /// A substring of the key hash, the clear key id (basic-auth users) or the alias.
     pub q: String,
+    /// The dashboard's search box: like `q`, and also a tag, a policy (id or name) or an API
+    /// (id or name) of the key.
+    pub search: String,
+    pub status: StatusFilter,
+    /// Unix seconds, for `status`.
+    pub now: i64,
+    pub order: KeySort,
 }
 
 /// The side tables that make listing and search fast: the APIs a key grants, its tags and its
@@ -189,6 +197,32 @@ impl Store {
                 format!("%{}%", f.q.to_lowercase()),
             );
         }
+        if !f.search.is_empty() {
+            add(
+                "(key_hash LIKE $n OR LOWER(alias) LIKE $n OR LOWER(COALESCE(key_id, '')) LIKE $n \
+                 OR key_hash IN (SELECT key_hash FROM key_tags WHERE LOWER(tag) LIKE $n) \
+                 OR key_hash IN (SELECT kp.key_hash FROM key_policies kp WHERE LOWER(kp.policy_id) LIKE $n \
+                    OR kp.policy_id IN (SELECT p.id FROM policies p WHERE p.org_id = keys.org_id AND LOWER(p.name) LIKE $n)) \
+                 OR key_hash IN (SELECT ka.key_hash FROM key_apis ka WHERE LOWER(ka.api_id) LIKE $n \
+                    OR ka.api_id IN (SELECT a.api_id FROM apis a WHERE a.org_id = keys.org_id AND LOWER(a.name) LIKE $n)))",
+                format!("%{}%", f.search.to_lowercase()),
+            );
+        }
+        // `now` is our own number, not the caller's text: written into the SQL, it compares as
+        // an integer on both databases.
+        let now = f.now;
+        match f.status {
+            StatusFilter::All => {}
+            StatusFilter::Active => clauses.push(format!("is_inactive = 0 AND (expires <= 0 OR expires > {now})")),
+            StatusFilter::Inactive => clauses.push("is_inactive <> 0".to_owned()),
+            StatusFilter::Expired => clauses.push(format!("is_inactive = 0 AND expires > 0 AND expires <= {now}")),
+        }
+        let order = match f.order {
+            KeySort::Newest => "created_at DESC, key_hash",
+            KeySort::Oldest => "created_at ASC, key_hash",
+            KeySort::Alias => "CASE WHEN alias = '' THEN 1 ELSE 0 END, LOWER(alias), key_hash",
+            KeySort::Expiry => "CASE WHEN expires <= 0 THEN 1 ELSE 0 END, expires, key_hash",
+        };
         let filter = clauses.join(" AND ");
         let count_sql = format!("SELECT COUNT(*) FROM keys WHERE {filter}");
         let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
@@ -198,7 +232,7 @@ impl Store {
         let total = count.fetch_one(&self.pool).await?;
         let n = binds.len();
         let sql = format!(
-            "SELECT {COLUMNS} FROM keys WHERE {filter} ORDER BY created_at DESC, key_hash LIMIT ${} OFFSET ${}",
+            "SELECT {COLUMNS} FROM keys WHERE {filter} ORDER BY {order} LIMIT ${} OFFSET ${}",
             n + 1,
             n + 2
         );

@@ -1,31 +1,218 @@
-//! The server's side of the dashboard port (`app::backend::DashboardBackend`).
+//! The server's side of the dashboard port (`app::backend::DashboardBackend`): each method finds
+//! the signed-in user, then calls the same services the REST APIs call (keys, policies, APIs,
+//! accounts). The rules live in those services and in `app::model::forms`; nothing here
+//! touches storage directly.
 
+use super::usage::UsageSource;
 use crate::accounts::{AccountError, Accounts};
+use crate::apis::{Api, ApiError, Apis};
+use crate::keys::{KeyError, KeyRef, Keys, NewKey, Scope};
+use crate::policies::{Policies, PolicyError};
+use crate::store::{now, KeyFilter, StoreError, UserRow};
 use app::backend::DashboardBackend;
-use app::model::{AppError, OrgId, Profile, UserId};
+use app::model::{
+    validate_api_form, validate_key_form, validate_policy_form, ApiChoice, ApiDefinition, ApiDetail, ApiForm, ApiSummary,
+    AppError, CreatedKey, FieldError, FormOptions, Governed, KeyAuth, KeyDetail, KeyForm, KeyHash, KeyListQuery, KeyPage,
+    KeyStatus, KeySummary, KeyUsage, Named, OrgId, Policy, PolicyChoice, PolicyDetail, PolicyForm, PolicySummary, Profile,
+    SessionState, UsageWindow, UserId, KEYS_PER_PAGE,
+};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 pub struct DashboardService {
     accounts: Accounts,
+    keys: Keys,
+    policies: Policies,
+    apis: Apis,
+    usage: Arc<dyn UsageSource>,
 }
 
 impl DashboardService {
-    pub fn new(accounts: Accounts) -> Self {
-        Self { accounts }
+    pub fn new(accounts: Accounts, keys: Keys, policies: Policies, apis: Apis, usage: Arc<dyn UsageSource>) -> Self {
+        Self { accounts, keys, policies, apis, usage }
+    }
+
+    /// The signed-in user, or `Unauthenticated`.
+    async fn user(&self, token: &str) -> Result<UserRow, AppError> {
+        self.accounts.session_user(token).await.map_err(internal)?.ok_or(AppError::Unauthenticated)
+    }
+
+    /// Names of the organisation's policies and APIs, by id.
+    async fn names(&self, org_id: &str) -> Result<(BTreeMap<String, String>, BTreeMap<String, String>), AppError> {
+        let (policies, _) = self.policies.list(org_id, "", i64::MAX, 0).await.map_err(policy_error)?;
+        let (apis, _) = self.apis.list(org_id, "", i64::MAX, 0).await.map_err(api_error)?;
+        Ok((
+            policies.into_iter().map(|p| (p.id, p.name)).collect(),
+            apis.into_iter().map(|a| (a.row.api_id, a.definition.name)).collect(),
+        ))
+    }
+
+    /// The policies a key form names, as stored; an unknown one is an error at the field.
+    async fn chosen_policies(&self, org_id: &str, form: &KeyForm) -> Result<Vec<Policy>, AppError> {
+        if !form.use_policies {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::new();
+        for id in &form.policies {
+            match self.policies.get(org_id, id).await {
+                Ok(p) => out.push(p),
+                Err(PolicyError::NotFound) => {
+                    return Err(AppError::invalid("apply_policies", format!("The policy '{id}' does not exist any more")))
+                }
+                Err(e) => return Err(policy_error(e)),
+            }
+        }
+        Ok(out)
     }
 }
 
-fn internal(e: AccountError) -> AppError {
+fn internal(e: impl std::fmt::Display) -> AppError {
     tracing::error!("dashboard backend: {e}");
     AppError::Internal("the request could not be completed".into())
+}
+
+fn store_error(e: StoreError) -> AppError {
+    internal(e)
+}
+
+fn account_error(e: AccountError) -> AppError {
+    internal(e)
+}
+
+/// "must be greater than 0" → "Must be greater than 0": messages stand alone beside a field.
+fn sentence(message: &str) -> String {
+    let mut c = message.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
+        None => String::new(),
+    }
+}
+
+fn key_error(e: KeyError) -> AppError {
+    match e {
+        KeyError::Invalid { field, message } => AppError::invalid(field, sentence(&message)),
+        KeyError::NotFound | KeyError::NonOwned => AppError::NotFound("This key does not exist (it may have been deleted).".into()),
+        KeyError::Exists(message) => match message.split_once(": ") {
+            Some((field, rest)) if !field.contains(' ') => AppError::invalid(field, sentence(rest)),
+            _ => AppError::invalid("", message),
+        },
+        KeyError::Store(s) => store_error(s),
+    }
+}
+
+fn policy_error(e: PolicyError) -> AppError {
+    match e {
+        PolicyError::Invalid { field, message } => AppError::invalid(field, sentence(&message)),
+        PolicyError::NameTaken => AppError::invalid("name", e.to_string()),
+        PolicyError::DuplicateId(_) => AppError::invalid("", e.to_string()),
+        PolicyError::NotFound => AppError::NotFound("This policy does not exist (it may have been deleted).".into()),
+        PolicyError::Store(s) => store_error(s),
+    }
+}
+
+fn api_error(e: ApiError) -> AppError {
+    match e {
+        ApiError::Invalid { field, message } => AppError::invalid(field, sentence(&message)),
+        ApiError::ListenPathTaken(path) => {
+            AppError::invalid("proxy.listen_path", format!("'{path}' is already used by another API"))
+        }
+        ApiError::DuplicateId | ApiError::InUse(_) => AppError::invalid("", e.to_string()),
+        ApiError::NotFound => AppError::NotFound("This API does not exist (it may have been deleted).".into()),
+        ApiError::Store(s) => store_error(s),
+    }
+}
+
+fn first_error(errors: Vec<FieldError>) -> Result<(), AppError> {
+    match errors.into_iter().next() {
+        Some(e) => Err(e.into()),
+        None => Ok(()),
+    }
+}
+
+/// A key named by its hash, as a reference the keys service understands.
+fn by_hash(key_hash: &str) -> Result<KeyRef, AppError> {
+    let hash = KeyHash::parse_hex(key_hash).ok_or_else(|| AppError::NotFound("There is no key at this address.".into()))?;
+    Ok(KeyRef { id: hash.to_string(), hashed: true, ..Default::default() })
+}
+
+fn scope(user: &UserRow) -> Scope {
+    Scope::Org(user.org_id.clone())
+}
+
+fn summary(key_hash: KeyHash, s: &SessionState, names: &(BTreeMap<String, String>, BTreeMap<String, String>), now: i64) -> KeySummary {
+    let (policy_names, api_names) = names;
+    KeySummary {
+        key_hash,
+        alias: s.alias.clone(),
+        basic_username: (!s.basic_auth_data.user.is_empty()).then(|| s.basic_auth_data.user.clone()),
+        hmac: s.hmac_enabled,
+        policies: s
+            .policy_ids()
+            .into_iter()
+            .map(|id| Named {
+                id: id.to_owned(),
+                name: policy_names.get(id).cloned().unwrap_or_else(|| format!("{id} (deleted)")),
+            })
+            .collect(),
+        apis: s
+            .access_rights
+            .iter()
+            .map(|(id, d)| Named {
+                id: id.clone(),
+                name: api_names.get(id).cloned().unwrap_or_else(|| if d.api_name.is_empty() { id.clone() } else { d.api_name.clone() }),
+            })
+            .collect(),
+        tags: s.tags.clone(),
+        expires: s.expires,
+        quota_max: s.quota_max,
+        quota_remaining: s.quota_remaining,
+        status: KeyStatus::of(s.is_inactive, s.expires, now),
+    }
+}
+
+fn api_choice(api: &Api) -> ApiChoice {
+    let d = &api.definition;
+    let mut versions: Vec<String> = d.version_data.versions.keys().cloned().collect();
+    if versions.is_empty() {
+        versions.push("Default".into());
+    }
+    ApiChoice {
+        api_id: api.row.api_id.clone(),
+        name: d.name.clone(),
+        listen_path: d.proxy.listen_path.clone(),
+        versions,
+        auth_mode: d.auth_mode(),
+    }
+}
+
+fn policy_choice(p: &Policy) -> PolicyChoice {
+    PolicyChoice {
+        id: p.id.clone(),
+        name: if p.name.is_empty() { p.id.clone() } else { p.name.clone() },
+        active: p.active && !p.is_inactive,
+        partitions: p.partitions,
+        rate: p.rate,
+        per: p.per,
+        throttle_retry_limit: p.throttle_retry_limit,
+        throttle_interval: p.throttle_interval,
+        quota_max: p.quota_max,
+        quota_renewal_rate: p.quota_renewal_rate,
+        apis: p
+            .access_rights
+            .iter()
+            .map(|(id, d)| Named { id: id.clone(), name: if d.api_name.is_empty() { id.clone() } else { d.api_name.clone() } })
+            .collect(),
+        tags: p.tags.clone(),
+    }
 }
 
 #[async_trait::async_trait]
 impl DashboardBackend for DashboardService {
     async fn profile(&self, session_token: &str) -> Result<Option<Profile>, AppError> {
-        let Some(user) = self.accounts.session_user(session_token).await.map_err(internal)? else {
+        let Some(user) = self.accounts.session_user(session_token).await.map_err(account_error)? else {
             return Ok(None);
         };
-        let org = self.accounts.org(&user.org_id).await.map_err(internal)?;
+        let org = self.accounts.org(&user.org_id).await.map_err(account_error)?;
         Ok(Some(Profile {
             user_id: UserId::from_trusted(user.id),
             email: user.email,
@@ -39,12 +226,268 @@ impl DashboardBackend for DashboardService {
     }
 
     async fn regenerate_credential(&self, session_token: &str) -> Result<String, AppError> {
-        let user = self
-            .accounts
-            .session_user(session_token)
-            .await
-            .map_err(internal)?
-            .ok_or(AppError::Unauthenticated)?;
-        self.accounts.regenerate_credential(&user.actor(), &user.id).await.map_err(internal)
+        let user = self.user(session_token).await?;
+        self.accounts.regenerate_credential(&user.actor(), &user.id).await.map_err(account_error)
+    }
+
+    // ---- keys ----
+
+    async fn list_keys(&self, session_token: &str, query: KeyListQuery) -> Result<KeyPage, AppError> {
+        let user = self.user(session_token).await?;
+        let now = now();
+        let filter = KeyFilter {
+            org_id: user.org_id.clone(),
+            search: query.q.trim().to_owned(),
+            status: query.status,
+            now,
+            order: query.sort,
+            ..KeyFilter::default()
+        };
+        let per_page = i64::from(KEYS_PER_PAGE);
+        let page = query.page.max(1);
+        let (keys, total) =
+            self.keys.detailed(&filter, per_page, i64::from(page - 1) * per_page).await.map_err(key_error)?;
+        let any_keys = total > 0 || {
+            let all = KeyFilter { org_id: user.org_id.clone(), ..KeyFilter::default() };
+            self.keys.list(&all, 0, 0).await.map_err(key_error)?.1 > 0
+        };
+        let names = self.names(&user.org_id).await?;
+        Ok(KeyPage {
+            keys: keys.iter().map(|k| summary(k.key_hash.clone(), &k.data, &names, now)).collect(),
+            total,
+            page,
+            pages: ((total + per_page - 1) / per_page).max(1) as u32,
+            now,
+            any_keys,
+        })
+    }
+
+    async fn key_detail(&self, session_token: &str, key_hash: &str) -> Result<KeyDetail, AppError> {
+        let user = self.user(session_token).await?;
+        let def = self.keys.definition(&scope(&user), &by_hash(key_hash)?).await.map_err(key_error)?;
+        let names = self.names(&user.org_id).await?;
+        let now = now();
+        let e = &def.effective;
+        Ok(KeyDetail {
+            summary: summary(def.key_hash.clone(), e, &names, now),
+            form: KeyForm::from_session(&def.own),
+            rate: e.rate,
+            per: e.per,
+            throttle_retry_limit: e.throttle_retry_limit,
+            throttle_interval: e.throttle_interval,
+            quota_renewal_rate: e.quota_renewal_rate,
+            quota_renews: e.quota_renews,
+            created_at: def.created_at,
+            updated_at: def.updated_at,
+            detailed_logging: e.enable_detailed_recording || e.enable_detail_recording,
+            now,
+        })
+    }
+
+    async fn lookup_key(&self, session_token: &str, key: &str) -> Result<KeyHash, AppError> {
+        let user = self.user(session_token).await?;
+        let key = key.trim();
+        if key.is_empty() {
+            return Err(AppError::invalid("lookup", "Paste the key you are looking for"));
+        }
+        let refs = [
+            KeyRef { id: key.to_owned(), auto_guess: true, ..Default::default() },
+            KeyRef { id: key.to_owned(), username: true, ..Default::default() },
+        ];
+        for r in refs {
+            match self.keys.get(&scope(&user), &r).await {
+                Ok(found) => return Ok(found.key_hash),
+                Err(KeyError::NotFound) => continue,
+                Err(e) => return Err(key_error(e)),
+            }
+        }
+        Err(AppError::invalid("lookup", "No key of your organisation has this value"))
+    }
+
+    async fn create_key(&self, session_token: &str, mut form: KeyForm) -> Result<CreatedKey, AppError> {
+        let user = self.user(session_token).await?;
+        let now = now();
+        form.existing = false;
+        let policies = self.chosen_policies(&user.org_id, &form).await?;
+        let governed = Governed::by(policies.iter().map(|p| &p.partitions));
+        first_error(validate_key_form(&form, governed, now))?;
+        let mut session = SessionState::default();
+        form.apply(&mut session, governed, now);
+        let kind = match form.auth {
+            KeyAuth::Basic => NewKey::Basic(Some(form.basic_username.trim().to_owned())),
+            _ => NewKey::Generated,
+        };
+        let created = self.keys.create(&user.org_id, &user.actor(), kind, session).await.map_err(key_error)?;
+        let basic = &created.data.basic_auth_data.user;
+        Ok(CreatedKey {
+            key: created.key_id,
+            key_hash: created.key_hash,
+            hmac_secret: (!created.data.hmac_string.is_empty()).then(|| created.data.hmac_string.clone()),
+            basic_username: (!basic.is_empty()).then(|| basic.clone()),
+        })
+    }
+
+    async fn update_key(&self, session_token: &str, key_hash: &str, mut form: KeyForm, suppress_reset: bool) -> Result<(), AppError> {
+        let user = self.user(session_token).await?;
+        let r = by_hash(key_hash)?;
+        let def = self.keys.definition(&scope(&user), &r).await.map_err(key_error)?;
+        form.existing = true;
+        // A key's kind is fixed when it is made: a basic-auth user stays one, with its username.
+        match (&def.basic_username, form.auth) {
+            (Some(username), _) => {
+                form.auth = KeyAuth::Basic;
+                form.basic_username = username.clone();
+            }
+            (None, KeyAuth::Basic) => {
+                return Err(AppError::invalid(
+                    "basic_auth_data.user",
+                    "A key cannot become a basic-auth user; create a basic-auth user instead",
+                ))
+            }
+            (None, _) => {}
+        }
+        let now = now();
+        let policies = self.chosen_policies(&user.org_id, &form).await?;
+        let governed = Governed::by(policies.iter().map(|p| &p.partitions));
+        first_error(validate_key_form(&form, governed, now))?;
+        let mut session = def.own;
+        form.apply(&mut session, governed, now);
+        self.keys.update(&scope(&user), &user.actor(), &r, session, suppress_reset).await.map_err(key_error)?;
+        Ok(())
+    }
+
+    async fn set_key_active(&self, session_token: &str, key_hash: &str, active: bool) -> Result<(), AppError> {
+        let user = self.user(session_token).await?;
+        let r = by_hash(key_hash)?;
+        let mut own = self.keys.definition(&scope(&user), &r).await.map_err(key_error)?.own;
+        own.is_inactive = !active;
+        // An empty password keeps the stored one (the stored value is its hash).
+        own.basic_auth_data.password.clear();
+        self.keys.update(&scope(&user), &user.actor(), &r, own, true).await.map_err(key_error)?;
+        Ok(())
+    }
+
+    async fn delete_key(&self, session_token: &str, key_hash: &str) -> Result<(), AppError> {
+        let user = self.user(session_token).await?;
+        self.keys.delete(&scope(&user), &user.actor(), &by_hash(key_hash)?).await.map_err(key_error)?;
+        Ok(())
+    }
+
+    async fn key_usage(&self, session_token: &str, key_hash: &str, window: UsageWindow) -> Result<KeyUsage, AppError> {
+        let user = self.user(session_token).await?;
+        let key = self.keys.get(&scope(&user), &by_hash(key_hash)?).await.map_err(key_error)?;
+        self.usage.key_usage(&user.org_id, key.key_hash.as_str(), window, now()).await.map_err(internal)
+    }
+
+    async fn form_options(&self, session_token: &str) -> Result<FormOptions, AppError> {
+        let user = self.user(session_token).await?;
+        let (apis, _) = self.apis.list(&user.org_id, "", i64::MAX, 0).await.map_err(api_error)?;
+        let (policies, _) = self.policies.list(&user.org_id, "", i64::MAX, 0).await.map_err(policy_error)?;
+        Ok(FormOptions {
+            apis: apis.iter().map(api_choice).collect(),
+            policies: policies.iter().map(policy_choice).collect(),
+            now: now(),
+        })
+    }
+
+    // ---- policies ----
+
+    async fn list_policies(&self, session_token: &str) -> Result<Vec<PolicySummary>, AppError> {
+        let user = self.user(session_token).await?;
+        let (policies, _) = self.policies.list(&user.org_id, "", i64::MAX, 0).await.map_err(policy_error)?;
+        let mut out = Vec::with_capacity(policies.len());
+        for p in &policies {
+            let key_count = self.policies.key_count(&user.org_id, &p.id).await.map_err(policy_error)?;
+            out.push(PolicySummary { choice: policy_choice(p), key_count });
+        }
+        Ok(out)
+    }
+
+    async fn policy_detail(&self, session_token: &str, id: &str) -> Result<PolicyDetail, AppError> {
+        let user = self.user(session_token).await?;
+        let p = self.policies.get(&user.org_id, id).await.map_err(policy_error)?;
+        let key_count = self.policies.key_count(&user.org_id, &p.id).await.map_err(policy_error)?;
+        Ok(PolicyDetail { id: p.id.clone(), form: PolicyForm::from_policy(&p), key_count })
+    }
+
+    async fn save_policy(&self, session_token: &str, id: Option<String>, form: PolicyForm) -> Result<String, AppError> {
+        let user = self.user(session_token).await?;
+        first_error(validate_policy_form(&form))?;
+        let saved = match id {
+            Some(id) => {
+                let mut p = self.policies.get(&user.org_id, &id).await.map_err(policy_error)?;
+                form.apply(&mut p);
+                self.policies.update(&user.org_id, &user.actor(), &id, p).await
+            }
+            None => {
+                let mut p = Policy::default();
+                form.apply(&mut p);
+                self.policies.create(&user.org_id, &user.actor(), p).await
+            }
+        };
+        Ok(saved.map_err(policy_error)?.id)
+    }
+
+    async fn delete_policy(&self, session_token: &str, id: &str) -> Result<i64, AppError> {
+        let user = self.user(session_token).await?;
+        self.policies.delete(&user.org_id, &user.actor(), id).await.map_err(policy_error)
+    }
+
+    // ---- APIs ----
+
+    async fn list_apis(&self, session_token: &str) -> Result<Vec<ApiSummary>, AppError> {
+        let user = self.user(session_token).await?;
+        let (apis, _) = self.apis.list(&user.org_id, "", i64::MAX, 0).await.map_err(api_error)?;
+        let mut out = Vec::with_capacity(apis.len());
+        for api in &apis {
+            out.push(ApiSummary {
+                api: api_choice(api),
+                target_url: api.definition.proxy.target_url.clone(),
+                active: api.definition.active,
+                key_count: self.api_key_count(&user.org_id, &api.row.api_id).await?,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn api_detail(&self, session_token: &str, api_id: &str) -> Result<ApiDetail, AppError> {
+        let user = self.user(session_token).await?;
+        let api = self.apis.get(&user.org_id, api_id).await.map_err(api_error)?;
+        Ok(ApiDetail {
+            api_id: api.row.api_id.clone(),
+            form: ApiForm::from_definition(&api.definition),
+            key_count: self.api_key_count(&user.org_id, &api.row.api_id).await?,
+        })
+    }
+
+    async fn save_api(&self, session_token: &str, api_id: Option<String>, form: ApiForm) -> Result<String, AppError> {
+        let user = self.user(session_token).await?;
+        first_error(validate_api_form(&form))?;
+        let saved = match api_id {
+            Some(id) => {
+                let mut def = self.apis.get(&user.org_id, &id).await.map_err(api_error)?.definition;
+                form.apply(&mut def);
+                self.apis.update(&user.org_id, &user.actor(), &id, def).await
+            }
+            None => {
+                let mut def = ApiDefinition::default();
+                form.apply(&mut def);
+                self.apis.create(&user.org_id, &user.actor(), def).await
+            }
+        };
+        Ok(saved.map_err(api_error)?.row.api_id)
+    }
+
+    async fn delete_api(&self, session_token: &str, api_id: &str) -> Result<(), AppError> {
+        let user = self.user(session_token).await?;
+        self.apis.delete(&user.org_id, &user.actor(), api_id).await.map_err(api_error)
+    }
+}
+
+impl DashboardService {
+    /// How many keys of the organisation grant an API.
+    async fn api_key_count(&self, org_id: &str, api_id: &str) -> Result<i64, AppError> {
+        let filter = KeyFilter { org_id: org_id.to_owned(), api_id: api_id.to_owned(), ..KeyFilter::default() };
+        Ok(self.keys.list(&filter, 0, 0).await.map_err(key_error)?.1)
     }
 }

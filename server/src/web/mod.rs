@@ -3,6 +3,7 @@
 
 mod backend;
 pub(crate) mod signin;
+pub mod usage;
 
 use crate::state::AppState;
 use app::backend::{session_cookie, SharedBackend};
@@ -16,7 +17,14 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::sync::Arc;
 
 pub fn router(state: &AppState) -> Router<AppState> {
-    let backend: SharedBackend = Arc::new(backend::DashboardService::new(state.accounts.clone()));
+    let backend: SharedBackend = Arc::new(backend::DashboardService::new(
+        state.accounts.clone(),
+        state.keys.clone(),
+        state.policies.clone(),
+        state.apis.clone(),
+        // Analytics are not recorded yet: the usage charts say "No requests yet".
+        Arc::new(usage::StoredAnalytics(state.store.clone())),
+    ));
     let routes = generate_route_list(App);
     let leptos = state.leptos.clone();
     Router::new()

@@ -1,0 +1,343 @@
+//! APIs: the list, and one form to register or edit an API.
+
+use crate::api::{delete_api, get_api, list_apis, save_api};
+use crate::components::dialog::Modal;
+use crate::components::fields::{CheckField, TextField};
+use crate::components::toast::use_toasts;
+use crate::components::widgets::{use_hydrated, ErrorSummary, Errors, FieldMessage, LoadError, Loading};
+use crate::model::forms::VERSION_LOCATIONS;
+use crate::model::{format, validate_api_form, ApiDetail, ApiForm, ApiSummary, AuthMode};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_navigate, use_params_map};
+
+#[component]
+pub fn ApisPage() -> impl IntoView {
+    let apis = Resource::new(|| (), |_| list_apis());
+    view! {
+        <Title text="APIs · Portcullis"/>
+        <div class="page-head">
+            <h1>"APIs"</h1>
+            <a class="button primary" href="/apis/new" id="create-api">"Register API"</a>
+        </div>
+        <p class="lead muted">"The APIs the gateway protects: requests to an API's listen path are checked, then sent to its target."</p>
+        <Transition fallback=|| view! { <Loading label="Loading APIs…"/> }>
+            {move || Suspend::new(async move {
+                match apis.await {
+                    Ok(list) if list.is_empty() => view! {
+                        <section class="card empty-state">
+                            <h2>"No APIs yet"</h2>
+                            <p>"Register the API you want to protect: the path the gateway listens on, and the address it forwards requests to. Then create keys for it."</p>
+                            <a class="button primary" href="/apis/new">"Register your first API"</a>
+                        </section>
+                    }.into_any(),
+                    Ok(list) => view! { <ApiTable apis=list/> }.into_any(),
+                    Err(e) => view! { <LoadError error=e/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn ApiTable(apis: Vec<ApiSummary>) -> impl IntoView {
+    view! {
+        <div class="card table-card">
+            <table class="data">
+                <caption class="visually-hidden">"APIs"</caption>
+                <thead><tr>
+                    <th scope="col">"Name"</th><th scope="col">"Listen path"</th><th scope="col">"Target"</th>
+                    <th scope="col">"Authentication"</th><th scope="col">"Versions"</th><th scope="col">"Keys"</th>
+                </tr></thead>
+                <tbody>
+                    {apis.into_iter().map(|s| view! {
+                        <tr>
+                            <td data-label="Name">
+                                <div>
+                                    <a class="key-title" href=format!("/apis/{}", s.api.api_id)>{s.api.name.clone()}</a>
+                                    {(!s.active).then(|| view! { " " <span class="badge off">"Inactive"</span> })}
+                                </div>
+                            </td>
+                            <td data-label="Listen path"><code>{s.api.listen_path.clone()}</code></td>
+                            <td data-label="Target" class="wrap">{s.target_url.clone()}</td>
+                            <td data-label="Authentication">{s.api.auth_mode.label()}</td>
+                            <td data-label="Versions">{s.api.versions.join(", ")}</td>
+                            <td data-label="Keys">{s.key_count}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+#[component]
+pub fn NewApiPage() -> impl IntoView {
+    view! {
+        <Title text="Register API · Portcullis"/>
+        <nav class="crumbs" aria-label="Breadcrumb"><a href="/apis">"APIs"</a> " / " <span aria-current="page">"Register API"</span></nav>
+        <h1>"Register API"</h1>
+        <ApiEditor/>
+    }
+}
+
+#[component]
+pub fn ApiPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
+    let version = RwSignal::new(0u32);
+    let detail = Resource::new(move || (id.get(), version.get()), |(id, _)| get_api(id));
+    view! {
+        <nav class="crumbs" aria-label="Breadcrumb"><a href="/apis">"APIs"</a> " / " <span aria-current="page">"API"</span></nav>
+        <Transition fallback=|| view! { <Loading label="Loading the API…"/> }>
+            {move || Suspend::new(async move {
+                match detail.await {
+                    Ok(d) => view! {
+                        <ApiHead detail=d.clone()/>
+                        <ApiEditor existing=d on_saved=Callback::new(move |_| version.update(|v| *v += 1))/>
+                    }.into_any(),
+                    Err(e) => view! { <h1>"API"</h1> <LoadError error=e/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn ApiHead(detail: ApiDetail) -> impl IntoView {
+    let confirm = RwSignal::new(false);
+    let hydrated = use_hydrated();
+    let name = detail.form.name.clone();
+    let uses = match detail.key_count {
+        0 => "No key grants access to it.".to_owned(),
+        n => format!("{} {} access to it.", format::count(n, "key"), if n == 1 { "grants" } else { "grant" }),
+    };
+    view! {
+        <Title text=format!("{name} · APIs · Portcullis")/>
+        <div class="page-head" data-hydrated=move || hydrated.get().to_string()>
+            <h1>{name.clone()}</h1>
+            <div class="actions">
+                <button type="button" class="button danger" id="delete-api" on:click=move |_| confirm.set(true)>"Delete"</button>
+            </div>
+        </div>
+        <p class="muted">"API id " <code>{detail.api_id.clone()}</code> ". " {uses}</p>
+        <Show when=move || confirm.get()>
+            <DeleteApiDialog detail=detail.clone() close=Callback::new(move |_| confirm.set(false))/>
+        </Show>
+    }
+}
+
+#[component]
+fn DeleteApiDialog(detail: ApiDetail, close: Callback<()>) -> impl IntoView {
+    let pending = RwSignal::new(false);
+    let failure = RwSignal::new(None::<String>);
+    let navigate = use_navigate();
+    let toasts = use_toasts();
+    let name = detail.form.name.clone();
+    let in_use = detail.key_count > 0;
+    let (api_id, n) = (detail.api_id.clone(), name.clone());
+    let delete = move |_| {
+        let (id, name, navigate) = (api_id.clone(), n.clone(), navigate.clone());
+        pending.set(true);
+        spawn_local(async move {
+            match delete_api(id).await {
+                Ok(()) => {
+                    toasts.show(format!("API “{name}” deleted."));
+                    navigate("/apis", Default::default());
+                }
+                Err(e) => {
+                    pending.set(false);
+                    failure.set(Some(e.to_string()));
+                }
+            }
+        });
+    };
+    let consequence = if in_use {
+        format!(
+            "It cannot be deleted now: {} {} access to it. Remove it from their access rights (or delete those keys) first.",
+            format::count(detail.key_count, "key"),
+            if detail.key_count == 1 { "grants" } else { "grant" }
+        )
+    } else {
+        format!(
+            "The gateway stops serving {} at once, and requests there get 404. This cannot be undone.",
+            detail.form.listen_path
+        )
+    };
+    view! {
+        <Modal labelled_by="delete-api-title" on_close=close>
+            <h2 id="delete-api-title">{format!("Delete the API “{name}”?")}</h2>
+            <p id="delete-api-consequence">{consequence}</p>
+            {move || failure.get().map(|f| view! { <p class="alert error" role="alert" id="delete-api-error">{f}</p> })}
+            <div class="dialog-actions">
+                <button type="button" class="button danger" id="confirm-delete" disabled=move || pending.get() || in_use on:click=delete>
+                    {move || if pending.get() { "Deleting…" } else { "Delete API" }}
+                </button>
+                <button type="button" class="button secondary" on:click=move |_| close.run(())>"Cancel"</button>
+            </div>
+        </Modal>
+    }
+}
+
+#[component]
+fn ApiEditor(#[prop(optional)] existing: Option<ApiDetail>, #[prop(optional, into)] on_saved: Option<Callback<()>>) -> impl IntoView {
+    let id = StoredValue::new(existing.as_ref().map(|d| d.api_id.clone()));
+    let f = existing.map(|d| d.form).unwrap_or_default();
+    let name = RwSignal::new(f.name);
+    let listen_path = RwSignal::new(f.listen_path);
+    let target_url = RwSignal::new(f.target_url);
+    let strip = RwSignal::new(f.strip_listen_path);
+    let auth_mode = RwSignal::new(f.auth_mode);
+    let versioned = RwSignal::new(f.versioned);
+    let versions = RwSignal::new(f.versions);
+    let version_location = RwSignal::new(f.version_location);
+    let version_key = RwSignal::new(f.version_key);
+    let active = RwSignal::new(f.active);
+    let new_version = RwSignal::new(String::new());
+    let errors = Errors::new();
+    let hydrated = use_hydrated();
+    let pending = RwSignal::new(false);
+    let toasts = use_toasts();
+    let navigate = use_navigate();
+    let editing = id.with_value(Option::is_some);
+
+    let add_version = move || {
+        let v = new_version.get_untracked().trim().to_owned();
+        if !v.is_empty() {
+            versions.update(|list| {
+                if !list.contains(&v) {
+                    list.push(v)
+                }
+            });
+        }
+        new_version.set(String::new());
+    };
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let form = ApiForm {
+            name: name.get_untracked(),
+            listen_path: listen_path.get_untracked(),
+            target_url: target_url.get_untracked(),
+            strip_listen_path: strip.get_untracked(),
+            auth_mode: auth_mode.get_untracked(),
+            versioned: versioned.get_untracked(),
+            versions: versions.get_untracked(),
+            version_location: version_location.get_untracked(),
+            version_key: version_key.get_untracked(),
+            active: active.get_untracked(),
+        };
+        let found = validate_api_form(&form);
+        if !found.is_empty() {
+            errors.show(found);
+            return;
+        }
+        errors.clear();
+        pending.set(true);
+        let navigate = navigate.clone();
+        let current = id.get_value();
+        spawn_local(async move {
+            let result = save_api(current.clone(), form).await;
+            pending.set(false);
+            match result {
+                Ok(saved) => match current {
+                    Some(_) => {
+                        toasts.show("API saved.");
+                        if let Some(cb) = on_saved {
+                            cb.run(());
+                        }
+                    }
+                    None => {
+                        toasts.show("API registered.");
+                        navigate(&format!("/apis/{saved}"), Default::default());
+                    }
+                },
+                Err(e) => errors.show_server(e),
+            }
+        });
+    };
+    view! {
+        <form class="api-form" on:submit=submit novalidate data-hydrated=move || hydrated.get().to_string()>
+            <ErrorSummary errors/>
+            <section class="card form-section" aria-labelledby="sec-api">
+                <h2 id="sec-api">"API"</h2>
+                <TextField value=name errors field="name" label="Name" required=true/>
+                <div class="row">
+                    <TextField value=listen_path errors field="proxy.listen_path" label="Listen path" placeholder="/orders/"
+                        hint="Requests to this path on the gateway are for this API."/>
+                    <TextField value=target_url errors field="proxy.target_url" label="Target URL" placeholder="http://orders.internal:8080"
+                        kind="url" hint="Where the gateway forwards the requests it lets through."/>
+                </div>
+                <CheckField checked=strip id="f-strip" label="Strip the listen path" hint="Forward /orders/items as /items."/>
+                <CheckField checked=active id="f-api-active" label="Active" hint="An inactive API is not served by the gateway."/>
+            </section>
+            <section class="card form-section" aria-labelledby="sec-api-auth">
+                <h2 id="sec-api-auth">"Authentication"</h2>
+                <fieldset class="plain">
+                    <legend>"How clients prove who they are"</legend>
+                    {AuthMode::ALL.into_iter().map(|m| {
+                        let id = format!("api-auth-{}", m.slug());
+                        view! {
+                            <label class="check" for=id.clone()>
+                                <input type="radio" name="api-auth" id=id.clone() checked=auth_mode.get_untracked() == m
+                                    prop:checked=move || auth_mode.get() == m on:change=move |_| auth_mode.set(m)/>
+                                <span>{m.label()}</span>
+                            </label>
+                        }
+                    }).collect_view()}
+                </fieldset>
+            </section>
+            <section class="card form-section" aria-labelledby="sec-versions">
+                <h2 id="sec-versions">"Versions"</h2>
+                <CheckField checked=versioned id="f-versioned" label="This API has versions"
+                    hint="Without versions, every request is for the one Default version."/>
+                <Show when=move || versioned.get()>
+                    <ul class="chips" aria-label="Versions added">
+                        <For each=move || versions.get() key=|v| v.clone() let:v>
+                            {
+                                let value = v.clone();
+                                view! {
+                                    <li class="chip">
+                                        <span>{v.clone()}</span>
+                                        <button type="button" class="chip-remove" aria-label=format!("Remove version {v}")
+                                            on:click=move |_| versions.update(|l| l.retain(|x| *x != value))>"×"</button>
+                                    </li>
+                                }
+                            }
+                        </For>
+                    </ul>
+                    <div class="row inline">
+                        <div class="field grow">
+                            <label for="f-version_data-versions">"New version"</label>
+                            <input id="f-version_data-versions" type="text" bind:value=new_version placeholder="v1" autocomplete="off"
+                                aria-describedby="f-version_data-versions-error"
+                                on:keydown=move |ev| if ev.key() == "Enter" { ev.prevent_default(); add_version(); }/>
+                        </div>
+                        <button type="button" class="button secondary" on:click=move |_| add_version()>"Add version"</button>
+                    </div>
+                    <FieldMessage errors field="version_data.versions"/>
+                    <div class="row">
+                        <div class="field">
+                            <label for="f-definition-location">"Version is read from"</label>
+                            <select id="f-definition-location" prop:value=move || version_location.get()
+                                on:change=move |ev| version_location.set(event_target_value(&ev))>
+                                {VERSION_LOCATIONS.iter().map(|(v, label)| {
+                                    let v = *v;
+                                    view! { <option value=v selected=move || version_location.get() == v>{*label}</option> }
+                                }).collect_view()}
+                            </select>
+                            <FieldMessage errors field="definition.location"/>
+                        </div>
+                        <TextField value=version_key errors field="definition.key" label="Header or parameter name"/>
+                    </div>
+                </Show>
+            </section>
+            <div class="form-actions">
+                <button type="submit" class="button primary" id="save-api" disabled=move || pending.get()>
+                    {move || if pending.get() { "Saving…" } else if editing { "Save API" } else { "Register API" }}
+                </button>
+                <a class="button ghost" href="/apis">"Cancel"</a>
+            </div>
+        </form>
+    }
+}

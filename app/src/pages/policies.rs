@@ -1,0 +1,326 @@
+//! Policies: the list, and one form to create or edit a policy.
+
+use crate::api::{delete_policy, get_form_options, get_policy, list_policies, save_policy};
+use crate::components::access_rights::{AccessRightsEditor, RightsState};
+use crate::components::dialog::Modal;
+use crate::components::fields::{CheckField, LimitsState, MetaFields, MetaState, QuotaFields, RateFields, TagInput, TextField};
+use crate::components::toast::use_toasts;
+use crate::components::widgets::{use_hydrated, ErrorSummary, Errors, LoadError, Loading};
+use crate::model::{format, validate_policy_form, ApiChoice, PolicyDetail, PolicyForm, PolicyPartitions, PolicySummary};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_navigate, use_params_map};
+
+#[component]
+pub fn PoliciesPage() -> impl IntoView {
+    let policies = Resource::new(|| (), |_| list_policies());
+    view! {
+        <Title text="Policies · Portcullis"/>
+        <div class="page-head">
+            <h1>"Policies"</h1>
+            <a class="button primary" href="/policies/new" id="create-policy">"Create policy"</a>
+        </div>
+        <p class="lead muted">"A policy holds limits and access rights that many keys share: change the policy and every key that applies it changes with it."</p>
+        <Transition fallback=|| view! { <Loading label="Loading policies…"/> }>
+            {move || Suspend::new(async move {
+                match policies.await {
+                    Ok(list) if list.is_empty() => view! {
+                        <section class="card empty-state">
+                            <h2>"No policies yet"</h2>
+                            <p>"Create a policy to manage the rate limit, quota and access of many keys in one place; then apply it when you create a key."</p>
+                            <a class="button primary" href="/policies/new">"Create your first policy"</a>
+                        </section>
+                    }.into_any(),
+                    Ok(list) => view! { <PolicyTable policies=list/> }.into_any(),
+                    Err(e) => view! { <LoadError error=e/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+fn partitions_text(p: &PolicyPartitions) -> String {
+    if p.per_api {
+        return "Per API".into();
+    }
+    if !p.enabled() {
+        return "Everything".into();
+    }
+    let mut parts = Vec::new();
+    if p.acl {
+        parts.push("Access rights");
+    }
+    if p.rate_limit {
+        parts.push("Rate limit");
+    }
+    if p.quota {
+        parts.push("Quota");
+    }
+    if p.complexity {
+        parts.push("Complexity");
+    }
+    parts.join(", ")
+}
+
+#[component]
+fn PolicyTable(policies: Vec<PolicySummary>) -> impl IntoView {
+    view! {
+        <div class="card table-card">
+            <table class="data">
+                <caption class="visually-hidden">"Policies"</caption>
+                <thead><tr>
+                    <th scope="col">"Name"</th><th scope="col">"Rate limit"</th><th scope="col">"Quota"</th>
+                    <th scope="col">"APIs"</th><th scope="col">"Decides"</th><th scope="col">"State"</th><th scope="col">"Keys"</th>
+                </tr></thead>
+                <tbody>
+                    {policies.into_iter().map(|s| {
+                        let p = s.choice;
+                        let apis = if p.apis.is_empty() { "—".to_owned() } else { p.apis.iter().map(|a| a.name.clone()).collect::<Vec<_>>().join(", ") };
+                        view! {
+                            <tr>
+                                <td data-label="Name"><a class="key-title" href=format!("/policies/{}", p.id)>{p.name.clone()}</a></td>
+                                <td data-label="Rate limit">{format::rate(p.rate, p.per)}</td>
+                                <td data-label="Quota">{format::quota(p.quota_max, p.quota_renewal_rate)}</td>
+                                <td data-label="APIs">{apis}</td>
+                                <td data-label="Decides">{partitions_text(&p.partitions)}</td>
+                                <td data-label="State">{if p.active { view! { <span class="badge ok">"Active"</span> } } else { view! { <span class="badge off">"Draft"</span> } }}</td>
+                                <td data-label="Keys">{s.key_count}</td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+#[component]
+pub fn NewPolicyPage() -> impl IntoView {
+    let options = Resource::new(|| (), |_| get_form_options());
+    view! {
+        <Title text="Create policy · Portcullis"/>
+        <nav class="crumbs" aria-label="Breadcrumb"><a href="/policies">"Policies"</a> " / " <span aria-current="page">"Create policy"</span></nav>
+        <h1>"Create policy"</h1>
+        <Suspense fallback=|| view! { <Loading label="Loading the form…"/> }>
+            {move || Suspend::new(async move {
+                match options.await {
+                    Ok(o) => view! { <PolicyEditor apis=o.apis/> }.into_any(),
+                    Err(e) => view! { <LoadError error=e/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+pub fn PolicyPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
+    let version = RwSignal::new(0u32);
+    let detail = Resource::new(move || (id.get(), version.get()), |(id, _)| get_policy(id));
+    let options = Resource::new(|| (), |_| get_form_options());
+    view! {
+        <nav class="crumbs" aria-label="Breadcrumb"><a href="/policies">"Policies"</a> " / " <span aria-current="page">"Policy"</span></nav>
+        <Transition fallback=|| view! { <Loading label="Loading the policy…"/> }>
+            {move || Suspend::new(async move {
+                match (detail.await, options.await) {
+                    (Ok(d), Ok(o)) => view! {
+                        <PolicyHead detail=d.clone()/>
+                        <PolicyEditor apis=o.apis existing=d on_saved=Callback::new(move |_| version.update(|v| *v += 1))/>
+                    }.into_any(),
+                    (Err(e), _) | (_, Err(e)) => view! { <h1>"Policy"</h1> <LoadError error=e/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn PolicyHead(detail: PolicyDetail) -> impl IntoView {
+    let confirm = RwSignal::new(false);
+    let hydrated = use_hydrated();
+    let name = detail.form.name.clone();
+    let uses = match detail.key_count {
+        0 => "No key applies this policy.".to_owned(),
+        n => format!("{} {} this policy.", format::count(n, "key"), if n == 1 { "applies" } else { "apply" }),
+    };
+    view! {
+        <Title text=format!("{name} · Policies · Portcullis")/>
+        <div class="page-head" data-hydrated=move || hydrated.get().to_string()>
+            <h1>{name.clone()}</h1>
+            <div class="actions">
+                <button type="button" class="button danger" id="delete-policy" on:click=move |_| confirm.set(true)>"Delete"</button>
+            </div>
+        </div>
+        <p class="muted">"Id " <code>{detail.id.clone()}</code> ". " {uses}</p>
+        <Show when=move || confirm.get()>
+            <DeletePolicyDialog id=detail.id.clone() name=name.clone() key_count=detail.key_count
+                close=Callback::new(move |_| confirm.set(false))/>
+        </Show>
+    }
+}
+
+#[component]
+fn DeletePolicyDialog(id: String, name: String, key_count: i64, close: Callback<()>) -> impl IntoView {
+    let pending = RwSignal::new(false);
+    let failure = RwSignal::new(None::<String>);
+    let navigate = use_navigate();
+    let toasts = use_toasts();
+    let n = name.clone();
+    let delete = move |_| {
+        let (id, name, navigate) = (id.clone(), n.clone(), navigate.clone());
+        pending.set(true);
+        spawn_local(async move {
+            match delete_policy(id).await {
+                Ok(count) => {
+                    toasts.show(format!("Policy “{name}” deleted; {} named it.", format::count(count, "key")));
+                    navigate("/policies", Default::default());
+                }
+                Err(e) => {
+                    pending.set(false);
+                    failure.set(Some(e.to_string()));
+                }
+            }
+        });
+    };
+    let consequence = if key_count > 0 {
+        format!(
+            "{} {} this policy. They keep naming it, and a key whose only policy is gone is refused by the gateway: \
+             apply another policy to them first.",
+            format::count(key_count, "key"),
+            if key_count == 1 { "applies" } else { "apply" }
+        )
+    } else {
+        "No key applies it. This cannot be undone.".to_owned()
+    };
+    view! {
+        <Modal labelled_by="delete-policy-title" on_close=close>
+            <h2 id="delete-policy-title">{format!("Delete the policy “{name}”?")}</h2>
+            <p id="delete-policy-consequence">{consequence}</p>
+            {move || failure.get().map(|f| view! { <p class="alert error" role="alert">{f}</p> })}
+            <div class="dialog-actions">
+                <button type="button" class="button danger" id="confirm-delete" disabled=move || pending.get() on:click=delete>
+                    {move || if pending.get() { "Deleting…" } else { "Delete policy" }}
+                </button>
+                <button type="button" class="button secondary" on:click=move |_| close.run(())>"Cancel"</button>
+            </div>
+        </Modal>
+    }
+}
+
+#[component]
+fn PartitionBox(value: RwSignal<PolicyPartitions>, id: &'static str, label: &'static str, get: fn(&PolicyPartitions) -> bool, set: fn(&mut PolicyPartitions, bool)) -> impl IntoView {
+    view! {
+        <label class="check inline" for=id>
+            <input type="checkbox" id=id checked=get(&value.get_untracked()) prop:checked=move || get(&value.get())
+                on:change=move |ev| { let on = event_target_checked(&ev); value.update(|p| set(p, on)); }/>
+            <span>{label}</span>
+        </label>
+    }
+}
+
+#[component]
+fn PolicyEditor(
+    apis: Vec<ApiChoice>,
+    #[prop(optional)] existing: Option<PolicyDetail>,
+    #[prop(optional, into)] on_saved: Option<Callback<()>>,
+) -> impl IntoView {
+    let id = StoredValue::new(existing.as_ref().map(|d| d.id.clone()));
+    let f = existing.map(|d| d.form).unwrap_or_default();
+    let name = RwSignal::new(f.name);
+    let active = RwSignal::new(f.active);
+    let limits = LimitsState::new(f.limits);
+    let rights = RightsState::new(f.access_rights);
+    let partitions = RwSignal::new(f.partitions);
+    let tags = RwSignal::new(f.tags);
+    let meta = MetaState::new(f.meta_data);
+    let errors = Errors::new();
+    let hydrated = use_hydrated();
+    let pending = RwSignal::new(false);
+    let toasts = use_toasts();
+    let navigate = use_navigate();
+    let editing = id.with_value(Option::is_some);
+
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let form = PolicyForm {
+            name: name.get_untracked(),
+            active: active.get_untracked(),
+            limits: limits.snapshot(),
+            access_rights: rights.snapshot(),
+            partitions: partitions.get_untracked(),
+            tags: tags.get_untracked(),
+            meta_data: meta.snapshot(),
+        };
+        let found = validate_policy_form(&form);
+        if !found.is_empty() {
+            errors.show(found);
+            return;
+        }
+        errors.clear();
+        pending.set(true);
+        let navigate = navigate.clone();
+        let current = id.get_value();
+        spawn_local(async move {
+            let result = save_policy(current.clone(), form).await;
+            pending.set(false);
+            match result {
+                Ok(saved) => match current {
+                    Some(_) => {
+                        toasts.show("Policy saved. Keys that apply it use the new settings at once.");
+                        if let Some(cb) = on_saved {
+                            cb.run(());
+                        }
+                    }
+                    None => {
+                        toasts.show("Policy created.");
+                        navigate(&format!("/policies/{saved}"), Default::default());
+                    }
+                },
+                Err(e) => errors.show_server(e),
+            }
+        });
+    };
+    let no_lock = Signal::stored(None::<String>);
+    view! {
+        <form class="policy-form" on:submit=submit novalidate data-hydrated=move || hydrated.get().to_string()>
+            <ErrorSummary errors/>
+            <section class="card form-section" aria-labelledby="sec-policy">
+                <h2 id="sec-policy">"Policy"</h2>
+                <TextField value=name errors field="name" label="Name" required=true/>
+                <CheckField checked=active id="f-active" label="Active"
+                    hint="A policy that is not active is a draft: keys that apply it are refused."/>
+            </section>
+            <section class="card form-section" aria-labelledby="sec-access">
+                <h2 id="sec-access">"Access rights"</h2>
+                <AccessRightsEditor rights=rights apis=apis errors empty_note="No access rights: the policy sets limits only, and keys keep their own access rights."/>
+            </section>
+            <RateFields limits errors lock=no_lock throttle_lock=no_lock/>
+            <QuotaFields limits errors lock=no_lock/>
+            <section class="card form-section" aria-labelledby="sec-partitions">
+                <h2 id="sec-partitions">"Partitions"</h2>
+                <p class="hint">"What the policy decides for the keys that apply it. None checked: everything. Partitioned policies can be combined, e.g. one for the quota and one for access."</p>
+                <fieldset class="plain" aria-describedby="f-partitions-error">
+                    <legend class="visually-hidden">"Partitions"</legend>
+                    <div class="choice-row" id="f-partitions" tabindex="-1">
+                        <PartitionBox value=partitions id="part-acl" label="Access rights" get=|p| p.acl set=|p, v| p.acl = v/>
+                        <PartitionBox value=partitions id="part-rate" label="Rate limit" get=|p| p.rate_limit set=|p, v| p.rate_limit = v/>
+                        <PartitionBox value=partitions id="part-quota" label="Quota" get=|p| p.quota set=|p, v| p.quota = v/>
+                        <PartitionBox value=partitions id="part-complexity" label="Query complexity" get=|p| p.complexity set=|p, v| p.complexity = v/>
+                        <PartitionBox value=partitions id="part-per-api" label="Per API (limits per API; not with the others)" get=|p| p.per_api set=|p, v| p.per_api = v/>
+                    </div>
+                </fieldset>
+                <crate::components::widgets::FieldMessage errors field="partitions"/>
+            </section>
+            <TagInput tags errors hint="Tags are added to the analytics of every key that applies the policy. Press Enter to add one."/>
+            <MetaFields meta errors hint="Key and value pairs merged into the metadata of every key that applies the policy."/>
+            <div class="form-actions">
+                <button type="submit" class="button primary" id="save-policy" disabled=move || pending.get()>
+                    {move || if pending.get() { "Saving…" } else if editing { "Save policy" } else { "Create policy" }}
+                </button>
+                <a class="button ghost" href="/policies">"Cancel"</a>
+            </div>
+        </form>
+    }
+}
