@@ -20,9 +20,23 @@ pub struct Config {
     #[arg(long, env = "PORTCULLIS_GATEWAY_LISTEN", default_value = "127.0.0.1:8080")]
     pub gateway_listen: SocketAddr,
 
-    /// Redis for cluster-wide counters (`redis://…`).
-    #[arg(long, env = "PORTCULLIS_REDIS_URL")]
+    /// Redis for cluster-wide rate limits and quotas (`redis://…`); needs PostgreSQL.
+    #[arg(long, env = "PORTCULLIS_REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
+
+    /// What the gateway does while Redis is unreachable: `closed` refuses requests that need a
+    /// counter (503); `local` counts on each node alone until Redis is back.
+    #[arg(long, env = "PORTCULLIS_REDIS_FALLBACK", value_enum, default_value = "closed")]
+    pub redis_fallback: crate::limits::RedisFallback,
+
+    /// Prefix of every Redis key Portcullis writes (several clusters may share one Redis).
+    #[arg(long, env = "PORTCULLIS_REDIS_PREFIX", default_value = "portcullis:")]
+    pub redis_prefix: String,
+
+    /// How often a node reads the change log to repair change notices it missed, in
+    /// milliseconds (PostgreSQL only; notices themselves arrive at once).
+    #[arg(long, env = "PORTCULLIS_RESYNC_MS", default_value_t = 5000)]
+    pub resync_ms: u64,
 
     /// Enables `/admin` (Tyk's Dashboard Admin API) with this `Admin-Auth` secret.
     #[arg(long, env = "PORTCULLIS_ADMIN_SECRET", hide_env_values = true)]

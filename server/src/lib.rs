@@ -13,6 +13,7 @@ pub mod gateway;
 pub mod keys;
 pub mod limits;
 pub mod changes;
+pub mod metrics;
 pub mod policies;
 pub mod rest;
 pub mod secrets;

@@ -9,6 +9,9 @@ use crate::changes::Changes;
 use crate::gateway::Gateway;
 use crate::keys::{Keys, KeysDeps};
 use crate::limits::quota::Quotas;
+use crate::limits::redis::RedisCounters;
+use crate::limits::{Limits, RedisFallback};
+use crate::metrics::Metrics;
 use crate::policies::Policies;
 use crate::vault::Vault;
 use crate::config::{Config, DatabaseUrl, StorageConfig};
@@ -34,6 +37,8 @@ pub enum StartError {
     Database { url: DatabaseUrl, source: StoreError },
     #[error("cannot listen on {addr} ({var}): {source}; stop the other process or choose another address")]
     Listen { addr: SocketAddr, var: &'static str, source: std::io::Error },
+    #[error("PORTCULLIS_REDIS_URL: {0}")]
+    RedisUrl(String),
     #[error("cannot read the Leptos site configuration: {0}")]
     Site(String),
     #[error(transparent)]
@@ -76,6 +81,13 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> Result<Self, StartError> {
+        // Cluster mode shares keys through PostgreSQL; an SQLite file is one node's alone.
+        let database = config.storage.database().map_err(StartError::DatabaseUrl)?;
+        if config.redis_url.is_some() && !matches!(database, DatabaseUrl::Postgres(_)) {
+            return Err(StartError::RedisUrl(
+                "cluster mode needs PostgreSQL: set PORTCULLIS_DATABASE_URL=postgres://… on every node".into(),
+            ));
+        }
         let store = open_store(&config.storage).await?;
         let api = bind(config.listen, "PORTCULLIS_LISTEN").await?;
         let gateway = bind(config.gateway_listen, "PORTCULLIS_GATEWAY_LISTEN").await?;
@@ -93,8 +105,19 @@ impl Application {
         let changes = Changes::default();
         let apis = Apis::new(store.clone(), audit.clone(), changes.clone());
         let vault = Vault::open(config.secret_key.as_ref().map(|s| s.expose()), &config.storage.data_dir)?;
-        let quotas = Arc::new(Quotas::new(store.clone()));
-        quotas.spawn_flusher(Duration::from_millis(config.quota_flush_ms.max(10)));
+        let metrics = Arc::new(Metrics::default());
+        let redis = match &config.redis_url {
+            Some(url) => Some(
+                RedisCounters::connect(url, &config.redis_prefix, config.redis_fallback == RedisFallback::Closed, store.clone(), metrics.clone())
+                    .map_err(|e| StartError::RedisUrl(format!("{e}; use redis://HOST:PORT[/DB]")))?,
+            ),
+            None => None,
+        };
+        let limits = Arc::new(Limits::new(Arc::new(Quotas::new(store.clone())), redis, config.redis_fallback, metrics.clone()));
+        limits.spawn_flusher(Duration::from_millis(config.quota_flush_ms.max(10)));
+        if let DatabaseUrl::Postgres(url) = &database {
+            crate::changes::listen::spawn(url.clone(), store.clone(), changes.clone(), Duration::from_millis(config.resync_ms), metrics.clone());
+        }
         let keys = Keys::new(KeysDeps {
             store: store.clone(),
             apis: apis.clone(),
@@ -102,12 +125,12 @@ impl Application {
             vault,
             bcrypt_cost: config.storage.bcrypt_cost,
             changes: changes.clone(),
-            quotas: quotas.clone(),
+            limits: limits.clone(),
         });
         let policies = Policies::new(store.clone(), apis.clone(), keys.clone(), audit.clone(), changes.clone());
         let analytics = Analytics::start(store.clone(), Duration::from_millis(500), config.analytics_retention_days);
         let upstream_timeout = Duration::from_secs_f64(config.upstream_timeout.max(0.001));
-        let gw = Arc::new(Gateway::new(store.clone(), keys.clone(), quotas.clone(), analytics, upstream_timeout));
+        let gw = Arc::new(Gateway::new(store.clone(), keys.clone(), limits.clone(), analytics, metrics.clone(), upstream_timeout));
         gw.subscribe(&changes);
 
         let state = AppState {
@@ -118,7 +141,8 @@ impl Application {
             audit,
             keys,
             policies,
-            quotas,
+            limits,
+            metrics,
             gateway: gw.clone(),
             leptos: leptos_options()?,
         };
@@ -158,7 +182,7 @@ impl Application {
         a?;
         g?;
         // Keep what the gateway counted since the last write-back.
-        if let Err(e) = self.state.quotas.flush().await {
+        if let Err(e) = self.state.limits.flush().await {
             tracing::warn!("quota counters not saved at shutdown: {e}");
         }
         self.state.store.close().await;

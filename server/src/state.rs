@@ -4,7 +4,8 @@ use crate::audit::Audit;
 use crate::config::Config;
 use crate::gateway::Gateway;
 use crate::keys::Keys;
-use crate::limits::quota::Quotas;
+use crate::limits::Limits;
+use crate::metrics::Metrics;
 use crate::policies::Policies;
 use crate::store::Store;
 use axum::extract::FromRef;
@@ -21,7 +22,8 @@ pub struct AppState {
     pub audit: Audit,
     pub keys: Keys,
     pub policies: Policies,
-    pub quotas: Arc<Quotas>,
+    pub limits: Arc<Limits>,
+    pub metrics: Arc<Metrics>,
     pub gateway: Arc<Gateway>,
     pub leptos: LeptosOptions,
 }

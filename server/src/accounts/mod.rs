@@ -235,6 +235,11 @@ impl Accounts {
     /// On an empty database, creates a first organisation and an admin user. Returns the
     /// email and the password to print when it created them.
     pub async fn bootstrap(&self, email: &str, password: Option<&str>) -> Result<Option<(String, String)>, AccountError> {
+        // Nodes of a cluster may start together on an empty database: one makes the admin.
+        self.store.clone().exclusively(self.bootstrap_once(email, password)).await?
+    }
+
+    async fn bootstrap_once(&self, email: &str, password: Option<&str>) -> Result<Option<(String, String)>, AccountError> {
         if self.store.count_orgs().await? > 0 {
             return Ok(None);
         }

@@ -4,22 +4,27 @@
 pub mod activity;
 
 use crate::store::Store;
+use axum::http::Method;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
+/// One request. What comes from the API and the key is shared with them (`Arc`), not copied:
+/// records are made at the gateway's full rate.
 #[derive(Clone, Debug, Default)]
 pub struct Record {
     /// Unix milliseconds.
     pub at_ms: i64,
-    pub org_id: String,
-    pub api_id: String,
+    pub org_id: Arc<str>,
+    pub api_id: Arc<str>,
     pub api_version: String,
     /// Empty for keyless APIs and unidentified requests.
-    pub key_hash: String,
-    pub alias: String,
+    pub key_hash: Arc<str>,
+    pub alias: Arc<str>,
     /// The key's tags plus `pol-<id>` for each policy, as Tyk tags analytics.
-    pub tags: Vec<String>,
-    pub method: String,
+    pub tags: Arc<[String]>,
+    pub method: Method,
     pub path: String,
     pub status: u16,
     pub latency_ms: f64,
@@ -30,12 +35,13 @@ pub struct Record {
 }
 
 /// Records waiting beyond this are dropped (and counted) rather than slow the gateway down.
-const QUEUE: usize = 50_000;
-const BATCH: usize = 1_000;
+const QUEUE: usize = 100_000;
+const BATCH: usize = 5_000;
 
 #[derive(Clone)]
 pub struct Analytics {
     tx: mpsc::Sender<Record>,
+    dropped: Arc<AtomicU64>,
 }
 
 impl Analytics {
@@ -79,13 +85,17 @@ impl Analytics {
                 }
             });
         }
-        Self { tx }
+        Self { tx, dropped: Arc::default() }
     }
 
-    /// Queues a record; never waits.
+    /// Queues a record; never waits. When the writer falls behind, records are dropped and
+    /// the log says how many, once per thousand.
     pub fn record(&self, r: Record) {
         if self.tx.try_send(r).is_err() {
-            tracing::warn!("analytics queue full: a record was dropped");
+            let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            if n % 1000 == 1 {
+                tracing::warn!("analytics writer behind: {n} records dropped so far");
+            }
         }
     }
 }

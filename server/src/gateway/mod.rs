@@ -14,8 +14,8 @@ use crate::analytics::{Analytics, Record};
 use crate::changes::{Change, Changes};
 use crate::keys::live::LiveKey;
 use crate::keys::Keys;
-use crate::limits::quota::Quotas;
-use crate::limits::rate::RateLimiter;
+use crate::limits::Limits;
+use crate::metrics::Metrics;
 use crate::store::Store;
 use app::model::AuthMode;
 use axum::body::Body;
@@ -44,8 +44,8 @@ const DETAILED_BODY_LIMIT: usize = 1024 * 1024;
 pub struct Gateway {
     pub registry: ApiRegistry,
     pub cache: KeyCache,
-    pub rate: RateLimiter,
-    pub quotas: Arc<Quotas>,
+    pub limits: Arc<Limits>,
+    pub metrics: Arc<Metrics>,
     keys: Keys,
     store: Store,
     proxy: Proxy,
@@ -64,12 +64,12 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    pub fn new(store: Store, keys: Keys, quotas: Arc<Quotas>, analytics: Analytics, upstream_timeout: Duration) -> Self {
+    pub fn new(store: Store, keys: Keys, limits: Arc<Limits>, analytics: Analytics, metrics: Arc<Metrics>, upstream_timeout: Duration) -> Self {
         Self {
             registry: ApiRegistry::default(),
             cache: KeyCache::default(),
-            rate: RateLimiter::default(),
-            quotas,
+            limits,
+            metrics,
             keys,
             store,
             proxy: Proxy::new(upstream_timeout),
@@ -86,12 +86,11 @@ impl Gateway {
     pub fn subscribe(self: &Arc<Self>, changes: &Changes) {
         let gw = Arc::clone(self);
         changes.subscribe(move |change| match change {
-            Change::Key { key_hash, quota_reset } => {
+            Change::Key { key_hash } => {
                 gw.cache.invalidate(key_hash);
                 gw.basic_verified.write().unwrap_or_else(|e| e.into_inner()).remove(key_hash);
-                if *quota_reset {
-                    gw.quotas.reset(key_hash);
-                    gw.rate.forget(key_hash);
+                if let Some(redis) = gw.limits.redis() {
+                    redis.forget_seen(key_hash);
                 }
             }
             Change::Policy { org_id, policy_id } => gw.cache.invalidate_policy(org_id, policy_id),
@@ -131,12 +130,21 @@ impl Gateway {
     }
 
     /// A key by hash: from the cache, or loaded on first use. Concurrent first requests for
-    /// one key wait for a single load instead of each reading the database.
-    pub async fn key_for(&self, key_hash: &str) -> Option<Arc<LiveKey>> {
+    /// one key wait for a single load instead of each reading the database. A key that is not
+    /// cached while the database is down cannot be checked: 503.
+    pub async fn key_for(&self, key_hash: &str) -> Result<Option<Arc<LiveKey>>, Refusal> {
         match self.cache.get(key_hash) {
-            Cached::Found(k) => return Some(k),
-            Cached::Missing => return None,
-            Cached::Unknown => {}
+            Cached::Found(k) => {
+                self.metrics.cache_hit.inc();
+                return Ok(Some(k));
+            }
+            Cached::Missing => {
+                self.metrics.cache_hit.inc();
+                return Ok(None);
+            }
+            Cached::Unknown => {
+                self.metrics.cache_miss.inc();
+            }
         }
         let gate = self.loading.lock().unwrap_or_else(|e| e.into_inner()).entry(key_hash.to_owned()).or_default().clone();
         let _loading = gate.lock().await;
@@ -145,22 +153,25 @@ impl Gateway {
         result
     }
 
-    async fn load_key(&self, key_hash: &str) -> Option<Arc<LiveKey>> {
+    async fn load_key(&self, key_hash: &str) -> Result<Option<Arc<LiveKey>>, Refusal> {
         // Another request may have loaded it while this one waited.
         match self.cache.get(key_hash) {
-            Cached::Found(k) => return Some(k),
-            Cached::Missing => return None,
+            Cached::Found(k) => return Ok(Some(k)),
+            Cached::Missing => return Ok(None),
             Cached::Unknown => {}
         }
-        match self.keys.load_live(key_hash).await {
+        let started = Instant::now();
+        let loaded = self.keys.load_live(key_hash).await;
+        self.metrics.observe_database("key_load", started.elapsed());
+        match loaded {
             Ok(key) => {
                 let key = key.map(Arc::new);
                 self.cache.put(key_hash, key.clone());
-                key
+                Ok(key)
             }
             Err(e) => {
                 tracing::error!("key not loaded: {e}");
-                None
+                Err(Refusal::KeyStoreUnavailable)
             }
         }
     }
@@ -196,23 +207,17 @@ impl Gateway {
         upstream: Duration,
         raw: (Option<String>, Option<String>),
     ) {
-        let (key_hash, alias, tags) = match key {
-            Some(k) => {
-                let mut tags = k.session.tags.clone();
-                tags.extend(k.session.policy_ids().iter().map(|p| format!("pol-{p}")));
-                (k.hash.clone(), k.session.alias.clone(), tags)
-            }
-            None => (String::new(), String::new(), Vec::new()),
-        };
+        self.metrics.request(&api.api_id, status.as_u16());
+        let labels = key.map(|k| k.labels.clone()).unwrap_or_default();
         self.analytics.record(Record {
             at_ms: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0),
             org_id: api.org_id.clone(),
             api_id: api.api_id.clone(),
             api_version: if version.is_empty() { "Non Versioned".into() } else { version.to_owned() },
-            key_hash,
-            alias,
-            tags,
-            method: method.to_string(),
+            key_hash: labels.hash,
+            alias: labels.alias,
+            tags: labels.tags,
+            method: method.clone(),
             path: path.to_owned(),
             status: status.as_u16(),
             latency_ms: started.elapsed().as_secs_f64() * 1000.0,
@@ -228,6 +233,7 @@ async fn proxy_request(State(gw): State<Arc<Gateway>>, ConnectInfo(client): Conn
     let started = Instant::now();
     let path = req.uri().path().to_owned();
     let Some(api) = gw.api_for(&path).await else {
+        gw.metrics.refusal(Refusal::NoApi.reason());
         return Refusal::NoApi.render(HeaderMap::new());
     };
     let method = req.method().clone();
@@ -235,6 +241,7 @@ async fn proxy_request(State(gw): State<Arc<Gateway>>, ConnectInfo(client): Conn
     let passed = match pipeline::check(&gw, &api, &view).await {
         Ok(p) => p,
         Err(Refused { refusal, key, headers }) => {
+            gw.metrics.refusal(refusal.reason());
             gw.record(&api, key.as_deref(), "", &method, &path, refusal.status(), started, Duration::ZERO, (None, None));
             return refusal.render(headers);
         }
@@ -255,6 +262,7 @@ async fn proxy_request(State(gw): State<Arc<Gateway>>, ConnectInfo(client): Conn
     let mut response = match result {
         Ok(r) => r,
         Err(refusal) => {
+            gw.metrics.refusal(refusal.reason());
             gw.record(&api, key.as_deref(), &version, &method, &path, refusal.status(), started, upstream, (raw_request, None));
             return refusal.render(headers);
         }
@@ -317,6 +325,7 @@ async fn forward_auth(State(gw): State<Arc<Gateway>>, req: Request) -> Response 
         None => (uri.clone(), None),
     };
     let Some(api) = gw.api_for(&path).await else {
+        gw.metrics.refusal(Refusal::NoApi.reason());
         return Refusal::NoApi.render(HeaderMap::new());
     };
     let view = RequestView { method: &method, path: &path, query: query.as_deref(), headers };
@@ -336,8 +345,13 @@ async fn forward_auth(State(gw): State<Arc<Gateway>>, req: Request) -> Response 
                 }
             }
             out.insert(HeaderName::from_static("x-portcullis-api"), HeaderValue::from_str(&api.api_id).unwrap_or(HeaderValue::from_static("")));
+            gw.metrics.request(&api.api_id, 200);
             (StatusCode::OK, out).into_response()
         }
-        Err(Refused { refusal, headers, .. }) => refusal.render(headers),
+        Err(Refused { refusal, headers, .. }) => {
+            gw.metrics.refusal(refusal.reason());
+            gw.metrics.request(&api.api_id, refusal.status().as_u16());
+            refusal.render(headers)
+        }
     }
 }

@@ -9,8 +9,8 @@ use super::registry::LiveApi;
 use super::signature;
 use super::Gateway;
 use crate::keys::live::LiveKey;
-use crate::limits::mono_nanos;
 use crate::limits::rate::Rate;
+use crate::limits::{Ask, QuotaAsk, Unavailable};
 use app::model::{AuthMode, SessionState};
 use axum::http::{HeaderMap, HeaderValue, Method};
 use std::sync::Arc;
@@ -68,47 +68,50 @@ pub async fn check(gw: &Gateway, api: &LiveApi, req: &RequestView<'_>) -> Result
     // Limits apply per API where the key (or a policy) gives this API limits of its own.
     let (scope, limits) = limits_for(s, &api.api_id);
     let rate = Rate { rate: limits.rate, per: limits.per };
-    if rate.is_limited() {
-        let limiter_key = format!("{}:{}", key.hash, scope);
-        let mut decision = gw.rate.check(&limiter_key, rate, mono_nanos(), false);
-        // Throttling: wait and try again before answering 429.
-        let mut retries = 0;
-        while !decision.allowed && retries < limits.throttle_retry_limit {
-            retries += 1;
-            tokio::time::sleep(Duration::from_secs_f64(limits.throttle_interval.max(0.0))).await;
-            if gw.rate.check(&limiter_key, rate, mono_nanos(), true).allowed {
-                decision = gw.rate.check(&limiter_key, rate, mono_nanos(), false);
-            }
-        }
-        put(&mut headers, "x-ratelimit-limit", decision.limit);
-        put(&mut headers, "x-ratelimit-remaining", decision.remaining);
-        let reset_secs = (decision.retry_after_nanos as f64 / 1e9).ceil() as i64;
-        put(&mut headers, "x-ratelimit-reset", crate::store::now() + reset_secs);
-        if !decision.allowed {
-            put(&mut headers, "retry-after", reset_secs.max(1));
+    let ask = Ask {
+        key_hash: &key.hash,
+        scope,
+        rate: rate.is_limited().then_some(rate),
+        quota: (limits.quota_max > 0).then_some(QuotaAsk {
+            max: limits.quota_max,
+            renewal_rate: limits.quota_renewal_rate,
+            renews_hint: limits.quota_renews,
+        }),
+    };
+    let mut outcome = match gw.limits.check(&ask).await {
+        Ok(o) => o,
+        Err(Unavailable) => return Err(refuse(Refusal::LimiterUnavailable, headers)),
+    };
+    // Throttling: wait and try again before answering 429. A refused request is not counted,
+    // so trying again is just another check.
+    let mut retries = 0;
+    while outcome.rate.is_some_and(|d| !d.allowed) && retries < limits.throttle_retry_limit {
+        retries += 1;
+        tokio::time::sleep(Duration::from_secs_f64(limits.throttle_interval.max(0.0))).await;
+        outcome = match gw.limits.check(&ask).await {
+            Ok(o) => o,
+            Err(Unavailable) => return Err(refuse(Refusal::LimiterUnavailable, headers)),
+        };
+    }
+    if let Some(d) = outcome.rate {
+        let reset_secs = d.retry_after_nanos.div_ceil(1_000_000_000) as i64;
+        headers.insert("x-ratelimit-limit", HeaderValue::from(d.limit));
+        headers.insert("x-ratelimit-remaining", HeaderValue::from(d.remaining));
+        headers.insert("x-ratelimit-reset", HeaderValue::from(crate::store::now() + reset_secs));
+        if !d.allowed {
+            headers.insert("retry-after", HeaderValue::from(reset_secs.max(1)));
             return Err(refuse(Refusal::RateLimited, headers));
         }
     }
-
-    if limits.quota_max > 0 {
-        let q = gw
-            .quotas
-            .consume(&key.hash, &scope, limits.quota_max, limits.quota_renewal_rate, limits.quota_renews, crate::store::now())
-            .await;
-        put(&mut headers, "x-quota-limit", q.limit);
-        put(&mut headers, "x-quota-remaining", q.remaining);
-        put(&mut headers, "x-quota-reset", q.renews_at);
+    if let Some(q) = outcome.quota {
+        headers.insert("x-quota-limit", HeaderValue::from(q.limit));
+        headers.insert("x-quota-remaining", HeaderValue::from(q.remaining));
+        headers.insert("x-quota-reset", HeaderValue::from(q.renews_at));
         if !q.allowed {
             return Err(refuse(Refusal::QuotaExceeded, headers));
         }
     }
     Ok(Passed { key: Some(key), version, headers })
-}
-
-fn put(headers: &mut HeaderMap, name: &'static str, value: impl ToString) {
-    if let Ok(v) = HeaderValue::from_str(&value.to_string()) {
-        headers.insert(name, v);
-    }
 }
 
 /// The limits that apply to this API, and the counter scope ("" = the key's own counters).
@@ -122,10 +125,10 @@ struct Limits {
     quota_renews: i64,
 }
 
-fn limits_for(s: &SessionState, api_id: &str) -> (String, Limits) {
-    if let Some(def) = s.access_rights.get(api_id) {
+fn limits_for<'s>(s: &'s SessionState, api_id: &str) -> (&'s str, Limits) {
+    if let Some((id, def)) = s.access_rights.get_key_value(api_id) {
         if let Some(l) = def.limit.as_ref().filter(|l| !l.is_empty()) {
-            let scope = if def.allowance_scope.is_empty() { api_id.to_owned() } else { def.allowance_scope.clone() };
+            let scope = if def.allowance_scope.is_empty() { id.as_str() } else { def.allowance_scope.as_str() };
             return (
                 scope,
                 Limits {
@@ -141,7 +144,7 @@ fn limits_for(s: &SessionState, api_id: &str) -> (String, Limits) {
         }
     }
     (
-        String::new(),
+        "",
         Limits {
             rate: s.rate,
             per: s.per,
@@ -162,8 +165,8 @@ async fn authenticate(gw: &Gateway, api: &LiveApi, req: &RequestView<'_>) -> Res
                 return Err(Refusal::BasicAuthFailed.into());
             };
             let key = gw
-                .key_for(&crate::keys::id::hash(&crate::keys::id::basic(&api.org_id, &user)).to_string())
-                .await
+                .key_for(crate::keys::id::hash(&crate::keys::id::basic(&api.org_id, &user)).as_str())
+                .await?
                 .ok_or(Refusal::BasicAuthFailed)?;
             if !gw.verify_basic_password(&key, &password).await {
                 return Err(Refusal::BasicAuthFailed.into());
@@ -173,22 +176,22 @@ async fn authenticate(gw: &Gateway, api: &LiveApi, req: &RequestView<'_>) -> Res
         AuthMode::Hmac => verify_signature(gw, api, req).await.map_err(Refused::from),
         AuthMode::Key | AuthMode::Keyless => {
             let (token, _) = credentials::api_key(api, req.headers, req.query).ok_or(Refusal::AuthFieldMissing)?;
-            find_key(gw, api, &token).await.ok_or_else(|| Refusal::Disallowed.into())
+            find_key(gw, api, &token).await?.ok_or_else(|| Refusal::Disallowed.into())
         }
     }
 }
 
 /// A presented key: by its own hash, or, for a custom key presented without its organisation
 /// prefix, as the API's organisation + key (Tyk's lookup order).
-async fn find_key(gw: &Gateway, api: &LiveApi, token: &str) -> Option<Arc<LiveKey>> {
+async fn find_key(gw: &Gateway, api: &LiveApi, token: &str) -> Result<Option<Arc<LiveKey>>, Refusal> {
     if token.len() < 3 {
-        return None;
+        return Ok(None);
     }
-    if let Some(k) = gw.key_for(crate::keys::id::hash(token).as_str()).await {
-        return Some(k);
+    if let Some(k) = gw.key_for(crate::keys::id::hash(token).as_str()).await? {
+        return Ok(Some(k));
     }
-    if token.starts_with(&api.org_id) {
-        return None;
+    if token.starts_with(&*api.org_id) {
+        return Ok(None);
     }
     gw.key_for(crate::keys::id::hash(&format!("{}{token}", api.org_id)).as_str()).await
 }
@@ -208,7 +211,7 @@ async fn verify_signature(gw: &Gateway, api: &LiveApi, req: &RequestView<'_>) ->
     if skew > 0.0 && (now_ms - date_ms).abs() as f64 > skew {
         return Err(invalid);
     }
-    let key = find_key(gw, api, &sig.key_id).await.ok_or(invalid.clone())?;
+    let key = find_key(gw, api, &sig.key_id).await?.ok_or(invalid.clone())?;
     let secret = key.hmac_secret.as_deref().filter(|s| !s.is_empty()).ok_or(invalid.clone())?;
     if !(key.session.hmac_enabled || key.session.enable_http_signature_validation) {
         return Err(invalid);
@@ -240,7 +243,7 @@ fn requested_version(api: &LiveApi, req: &RequestView<'_>) -> String {
 /// The key may use this API, this version, this path with this method.
 fn access_rights(api: &LiveApi, key: &LiveKey, version: &str, req: &RequestView<'_>) -> Result<(), Refusal> {
     // Keys and APIs belong to organisations; one never opens another's API.
-    if key.refused || key.org_id != api.org_id {
+    if key.refused || *key.org_id != *api.org_id {
         return Err(Refusal::Disallowed);
     }
     if !api.def.version_data.not_versioned && !version.is_empty() && !api.def.has_version(version) {
@@ -251,11 +254,11 @@ fn access_rights(api: &LiveApi, key: &LiveKey, version: &str, req: &RequestView<
     if rights.is_empty() {
         return Ok(());
     }
-    let right = rights.get(&api.api_id).ok_or(Refusal::Disallowed)?;
+    let right = rights.get(&*api.api_id).ok_or(Refusal::Disallowed)?;
     if !api.def.version_data.not_versioned && !right.versions.is_empty() && !right.versions.iter().any(|v| v == version) {
         return Err(Refusal::Disallowed);
     }
-    let rules = key.url_rules.get(&api.api_id).map(Vec::as_slice).unwrap_or_default();
+    let rules = key.url_rules.get(&*api.api_id).map(Vec::as_slice).unwrap_or_default();
     if !right.allowed_urls.is_empty() {
         let inner = api.inner_path(req.path);
         let ok = rules.iter().any(|r| {

@@ -20,6 +20,10 @@ pub enum Refusal {
     HmacInvalid,
     UpstreamUnreachable(String),
     UpstreamTimeout,
+    /// Redis (the cluster's counters) is unreachable and the gateway fails closed.
+    LimiterUnavailable,
+    /// The key is not cached and the database does not answer.
+    KeyStoreUnavailable,
     Internal,
 }
 
@@ -35,6 +39,7 @@ impl Refusal {
             Self::HmacInvalid => StatusCode::BAD_REQUEST,
             Self::UpstreamUnreachable(_) => StatusCode::BAD_GATEWAY,
             Self::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
+            Self::LimiterUnavailable | Self::KeyStoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -54,7 +59,31 @@ impl Refusal {
             Self::HmacInvalid => "Authorization field missing, malformed or invalid".into(),
             Self::UpstreamUnreachable(why) => format!("The upstream service could not be reached: {why}"),
             Self::UpstreamTimeout => "The upstream service did not answer in time".into(),
+            Self::LimiterUnavailable => "Rate limit and quota counters are unavailable; try again shortly".into(),
+            Self::KeyStoreUnavailable => "The key store is unavailable; try again shortly".into(),
             Self::Internal => "there was a problem proxying the request".into(),
+        }
+    }
+
+    /// A short name for metrics.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::NoApi => "no_api",
+            Self::AuthFieldMissing => "auth_field_missing",
+            Self::Disallowed => "disallowed",
+            Self::Inactive => "inactive",
+            Self::Expired => "expired",
+            Self::ResourceDisallowed => "resource_disallowed",
+            Self::VersionUnknown => "version_unknown",
+            Self::RateLimited => "rate_limited",
+            Self::QuotaExceeded => "quota_exceeded",
+            Self::BasicAuthFailed => "basic_auth_failed",
+            Self::HmacInvalid => "hmac_invalid",
+            Self::UpstreamUnreachable(_) => "upstream_unreachable",
+            Self::UpstreamTimeout => "upstream_timeout",
+            Self::LimiterUnavailable => "limiter_unavailable",
+            Self::KeyStoreUnavailable => "key_store_unavailable",
+            Self::Internal => "internal",
         }
     }
 

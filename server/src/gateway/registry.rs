@@ -8,8 +8,9 @@ use std::sync::{Arc, RwLock};
 /// An active API, ready for the hot path.
 #[derive(Debug)]
 pub struct LiveApi {
-    pub api_id: String,
-    pub org_id: String,
+    /// Shared, not copied, by every analytics record and metric of the API.
+    pub api_id: Arc<str>,
+    pub org_id: Arc<str>,
     pub def: ApiDefinition,
     pub auth: AuthMode,
     /// Lower-case header carrying the key (default `authorization`).
@@ -24,7 +25,7 @@ impl LiveApi {
             "" => "authorization".to_owned(),
             name => name.to_ascii_lowercase(),
         };
-        Some(Self { api_id: def.api_id.clone(), org_id, auth: def.auth_mode(), auth_header, target, def })
+        Some(Self { api_id: def.api_id.as_str().into(), org_id: org_id.into(), auth: def.auth_mode(), auth_header, target, def })
     }
 
     /// The request path below the listen path (always starting with '/').

@@ -24,6 +24,24 @@ pub struct LiveKey {
     /// Its policies could not be applied (all of them deleted, or they conflict): Tyk treats
     /// such a key as not found.
     pub refused: bool,
+    /// What every analytics record of this key carries, made once.
+    pub labels: KeyLabels,
+}
+
+/// A key's identity in analytics: its hash, alias, and tags with `pol-<id>` per policy.
+#[derive(Clone, Debug, Default)]
+pub struct KeyLabels {
+    pub hash: std::sync::Arc<str>,
+    pub alias: std::sync::Arc<str>,
+    pub tags: std::sync::Arc<[String]>,
+}
+
+impl KeyLabels {
+    fn of(hash: &str, session: &SessionState) -> Self {
+        let tags: Vec<String> =
+            session.tags.iter().cloned().chain(session.policy_ids().iter().map(|p| format!("pol-{p}"))).collect();
+        Self { hash: hash.into(), alias: session.alias.as_str().into(), tags: tags.into() }
+    }
 }
 
 impl Keys {
@@ -56,6 +74,7 @@ impl Keys {
             })
             .collect();
         Ok(Some(LiveKey {
+            labels: KeyLabels::of(&row.key_hash, &session),
             hash: row.key_hash,
             org_id: row.org_id,
             session,

@@ -7,7 +7,7 @@ pub mod live;
 use crate::apis::{ApiError, Apis};
 use crate::audit::{Action, Actor, Audit, Object};
 use crate::changes::{Change, Changes};
-use crate::limits::quota::Quotas;
+use crate::limits::Limits;
 use crate::store::{now, KeyFilter, KeyIndex, KeyRow, Store, StoreError};
 use crate::vault::Vault;
 use app::model::{apply_policies, trial_expiry, validate_session_rules, KeyHash, Policy, SessionState};
@@ -111,7 +111,7 @@ pub struct Keys {
     vault: Vault,
     bcrypt_cost: u32,
     changes: Changes,
-    quotas: Arc<Quotas>,
+    limits: Arc<Limits>,
 }
 
 /// What the keys service is built from.
@@ -122,12 +122,12 @@ pub struct KeysDeps {
     pub vault: Vault,
     pub bcrypt_cost: u32,
     pub changes: Changes,
-    pub quotas: Arc<Quotas>,
+    pub limits: Arc<Limits>,
 }
 
 impl Keys {
     pub fn new(d: KeysDeps) -> Self {
-        Self { store: d.store, apis: d.apis, audit: d.audit, vault: d.vault, bcrypt_cost: d.bcrypt_cost, changes: d.changes, quotas: d.quotas }
+        Self { store: d.store, apis: d.apis, audit: d.audit, vault: d.vault, bcrypt_cost: d.bcrypt_cost, changes: d.changes, limits: d.limits }
     }
 
     pub async fn create(&self, org_id: &str, actor: &Actor, kind: NewKey, mut s: SessionState) -> Result<KeyData, KeyError> {
@@ -184,7 +184,9 @@ impl Keys {
             }
             other => other?,
         }
-        self.changes.publish(Change::Key { key_hash: key_hash.to_string(), quota_reset: true });
+        // A custom key may reuse the id of one deleted earlier: its counters start afresh.
+        self.limits.reset(key_hash.as_str()).await;
+        self.changes.publish(Change::Key { key_hash: key_hash.to_string() });
         let data = self.effective(&row, &s, Some(&policies)).await?;
         self.audit
             .record(org_id, actor, Action::Created, Object::Key, key_hash.as_str(), None, serde_json::to_value(&s).ok().as_ref())
@@ -250,7 +252,10 @@ impl Keys {
         if !self.store.update_key(&updated, &index(&s, &merged), !suppress_reset).await? {
             return Err(KeyError::NotFound);
         }
-        self.changes.publish(Change::Key { key_hash: row.key_hash.clone(), quota_reset: !suppress_reset });
+        if !suppress_reset {
+            self.limits.reset(&row.key_hash).await;
+        }
+        self.changes.publish(Change::Key { key_hash: row.key_hash.clone() });
         let (before, after) = (serde_json::to_value(&old).ok(), serde_json::to_value(&s).ok());
         self.audit
             .record(&org_id, actor, Action::Updated, Object::Key, &row.key_hash, before.as_ref(), after.as_ref())
@@ -265,7 +270,8 @@ impl Keys {
         if !self.store.delete_key(&row.org_id, &row.key_hash).await? {
             return Err(KeyError::NotFound);
         }
-        self.changes.publish(Change::Key { key_hash: row.key_hash.clone(), quota_reset: true });
+        self.limits.reset(&row.key_hash).await;
+        self.changes.publish(Change::Key { key_hash: row.key_hash.clone() });
         let before = serde_json::from_str::<Value>(&row.session).ok();
         self.audit.record(&row.org_id, actor, Action::Deleted, Object::Key, &row.key_hash, before.as_ref(), None).await?;
         tracing::info!(org_id = %row.org_id, key_hash = %row.key_hash, "key deleted");
@@ -431,7 +437,7 @@ impl Keys {
         s.basic_auth_data.password.clear();
         // The live quota, as the gateway counts it (Tyk recomputes quota_remaining on read).
         if s.quota_max > 0 {
-            if let Some(q) = self.quotas.usage(&row.key_hash, "").await? {
+            if let Some(q) = self.limits.usage(&row.key_hash, "").await? {
                 let renewed = s.quota_renewal_rate > 0 && q.renews_at > 0 && q.renews_at <= now();
                 s.quota_remaining = if renewed { s.quota_max } else { (s.quota_max - q.used).max(0) };
                 if !renewed && q.renews_at > 0 {

@@ -1,16 +1,16 @@
-//! Quota counters: `quota_max` requests per `quota_renewal_rate` seconds, renewing on the first
-//! request after the period ends (Tyk's behaviour: not tied to the calendar).
+//! Quota counters in memory: `quota_max` requests per `quota_renewal_rate` seconds, renewing
+//! on the first request after the period ends (Tyk's behaviour: not tied to the calendar).
 //!
-//! Counting happens in memory; dirty counters are written back to storage every
-//! `flush_interval` (1 s by default). A crash can therefore lose at most the requests counted
-//! since the last write-back: one flush interval's worth (tested by killing the server under
-//! load). On start, a counter is loaded from storage on the key's first request.
+//! Dirty counters are written back to storage every `PORTCULLIS_QUOTA_FLUSH_MS` (1 s by
+//! default). A crash can therefore lose at most the requests counted since the last
+//! write-back: one flush interval's worth (tested by killing the server under load). A
+//! counter is loaded from storage on the key's first request after a start.
 
+use super::QuotaAsk;
 use crate::store::{Store, StoreError};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::Duration;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct QuotaState {
@@ -27,16 +27,34 @@ pub struct QuotaDecision {
     pub renews_at: i64,
 }
 
+impl QuotaDecision {
+    /// The decision for a counter that has just counted a request.
+    pub fn of(state: QuotaState, max: i64) -> Self {
+        Self { allowed: state.used <= max, limit: max, remaining: (max - state.used).max(0), renews_at: state.renews_at }
+    }
+}
+
+/// Counts one request on a counter: renews it first if its period is over.
+pub fn count(state: QuotaState, renewal_rate: i64, now: i64) -> QuotaState {
+    let state = if renewal_rate > 0 && (state.renews_at == 0 || now >= state.renews_at) {
+        QuotaState { used: 0, renews_at: now + renewal_rate }
+    } else {
+        state
+    };
+    QuotaState { used: state.used + 1, ..state }
+}
+
 struct Counter {
     state: Mutex<QuotaState>,
     dirty: AtomicBool,
 }
 
-type CounterKey = (String, String);
+/// Per key hash, one counter per scope; nested so a lookup borrows the request's strings.
+type Counters = HashMap<Box<str>, Vec<(Box<str>, Arc<Counter>)>>;
 
 pub struct Quotas {
     store: Store,
-    counters: RwLock<HashMap<CounterKey, Arc<Counter>>>,
+    counters: RwLock<Counters>,
     /// Serialises first loads from storage, so concurrent first requests read it once.
     loading: tokio::sync::Mutex<()>,
 }
@@ -48,22 +66,17 @@ impl Quotas {
 
     /// Counts one request against a quota. Refused requests count too, as in Tyk, so a client
     /// hammering an exhausted quota does not get through when it renews mid-burst.
-    /// `renews_hint` is the key's stored `quota_renews`, used when no counter exists yet.
-    pub async fn consume(&self, key_hash: &str, scope: &str, max: i64, renewal_rate: i64, renews_hint: i64, now: i64) -> QuotaDecision {
-        let counter = self.counter(key_hash, scope, renews_hint).await;
+    pub async fn consume(&self, key_hash: &str, scope: &str, ask: QuotaAsk, now: i64) -> QuotaDecision {
+        let counter = self.counter(key_hash, scope, ask.renews_hint).await;
         let mut s = counter.state.lock().unwrap_or_else(|e| e.into_inner());
-        if renewal_rate > 0 && (s.renews_at == 0 || now >= s.renews_at) {
-            *s = QuotaState { used: 0, renews_at: now + renewal_rate };
-        }
-        s.used += 1;
+        *s = count(*s, ask.renewal_rate, now);
         counter.dirty.store(true, Ordering::Release);
-        QuotaDecision { allowed: s.used <= max, limit: max, remaining: (max - s.used).max(0), renews_at: s.renews_at }
+        QuotaDecision::of(*s, ask.max)
     }
 
     /// The live usage of a key's quota, if counted since start or stored.
     pub async fn usage(&self, key_hash: &str, scope: &str) -> Result<Option<QuotaState>, StoreError> {
-        let key = (key_hash.to_owned(), scope.to_owned());
-        if let Some(c) = self.counters.read().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        if let Some(c) = self.find(key_hash, scope) {
             return Ok(Some(*c.state.lock().unwrap_or_else(|e| e.into_inner())));
         }
         Ok(self.store.quota_counter(key_hash, scope).await?.map(|(used, renews_at)| QuotaState { used, renews_at }))
@@ -74,33 +87,31 @@ impl Quotas {
     /// old value that was already under way cannot bring the old count back.
     pub fn reset(&self, key_hash: &str) {
         let counters = self.counters.read().unwrap_or_else(|e| e.into_inner());
-        for ((k, _), c) in counters.iter() {
-            if k == key_hash {
-                *c.state.lock().unwrap_or_else(|e| e.into_inner()) = QuotaState { used: 0, renews_at: 0 };
-                c.dirty.store(true, Ordering::Release);
-            }
+        for (_, c) in counters.get(key_hash).into_iter().flatten() {
+            *c.state.lock().unwrap_or_else(|e| e.into_inner()) = QuotaState { used: 0, renews_at: 0 };
+            c.dirty.store(true, Ordering::Release);
         }
     }
 
     /// Writes every counter that changed since the last flush; returns how many.
     pub async fn flush(&self) -> Result<usize, StoreError> {
-        let dirty: Vec<(CounterKey, QuotaState)> = {
+        let dirty: Vec<(String, String, QuotaState)> = {
             let counters = self.counters.read().unwrap_or_else(|e| e.into_inner());
             counters
                 .iter()
-                .filter(|(_, c)| c.dirty.swap(false, Ordering::AcqRel))
-                .map(|(k, c)| (k.clone(), *c.state.lock().unwrap_or_else(|e| e.into_inner())))
+                .flat_map(|(k, scopes)| scopes.iter().map(move |(s, c)| (k, s, c)))
+                .filter(|(_, _, c)| c.dirty.swap(false, Ordering::AcqRel))
+                .map(|(k, s, c)| (k.to_string(), s.to_string(), *c.state.lock().unwrap_or_else(|e| e.into_inner())))
                 .collect()
         };
         if dirty.is_empty() {
             return Ok(0);
         }
-        let rows: Vec<(&str, &str, i64, i64)> =
-            dirty.iter().map(|((k, s), q)| (k.as_str(), s.as_str(), q.used, q.renews_at)).collect();
-        if let Err(e) = self.store.save_quota_counters(&rows).await {
+        let rows: Vec<(&str, &str, i64, i64)> = dirty.iter().map(|(k, s, q)| (k.as_str(), s.as_str(), q.used, q.renews_at)).collect();
+        if let Err(e) = self.store.save_quota_counters(&rows, false).await {
             // Try again next time rather than lose the counts.
-            for ((k, s), _) in &dirty {
-                if let Some(c) = self.counters.read().unwrap_or_else(|e| e.into_inner()).get(&(k.clone(), s.clone())) {
+            for (k, s, _) in &dirty {
+                if let Some(c) = self.find(k, s) {
                     c.dirty.store(true, Ordering::Release);
                 }
             }
@@ -109,29 +120,18 @@ impl Quotas {
         Ok(dirty.len())
     }
 
-    /// Flushes every `interval` until the process ends.
-    pub fn spawn_flusher(self: &Arc<Self>, interval: Duration) {
-        let quotas = Arc::clone(self);
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(interval);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
-                if let Err(e) = quotas.flush().await {
-                    tracing::warn!("quota counters not saved, will retry: {e}");
-                }
-            }
-        });
+    fn find(&self, key_hash: &str, scope: &str) -> Option<Arc<Counter>> {
+        let counters = self.counters.read().unwrap_or_else(|e| e.into_inner());
+        counters.get(key_hash)?.iter().find(|(s, _)| &**s == scope).map(|(_, c)| c.clone())
     }
 
     async fn counter(&self, key_hash: &str, scope: &str, renews_hint: i64) -> Arc<Counter> {
-        let key = (key_hash.to_owned(), scope.to_owned());
-        if let Some(c) = self.counters.read().unwrap_or_else(|e| e.into_inner()).get(&key) {
-            return c.clone();
+        if let Some(c) = self.find(key_hash, scope) {
+            return c;
         }
         let _loading = self.loading.lock().await;
-        if let Some(c) = self.counters.read().unwrap_or_else(|e| e.into_inner()).get(&key) {
-            return c.clone();
+        if let Some(c) = self.find(key_hash, scope) {
+            return c;
         }
         // First use since start: continue from storage.
         let stored = match self.store.quota_counter(key_hash, scope).await {
@@ -146,6 +146,26 @@ impl Quotas {
             None => QuotaState { used: 0, renews_at: renews_hint.max(0) },
         };
         let fresh = Arc::new(Counter { state: Mutex::new(state), dirty: AtomicBool::new(false) });
-        self.counters.write().unwrap_or_else(|e| e.into_inner()).entry(key).or_insert(fresh).clone()
+        let mut counters = self.counters.write().unwrap_or_else(|e| e.into_inner());
+        counters.entry(key_hash.into()).or_default().push((scope.into(), fresh.clone()));
+        fresh
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_and_renews_when_the_period_is_over() {
+        let s = count(QuotaState { used: 0, renews_at: 0 }, 60, 1000);
+        assert_eq!(s, QuotaState { used: 1, renews_at: 1060 });
+        let s = count(s, 60, 1059);
+        assert_eq!(s, QuotaState { used: 2, renews_at: 1060 });
+        assert_eq!(count(s, 60, 1060), QuotaState { used: 1, renews_at: 1120 });
+        // Never renews.
+        assert_eq!(count(QuotaState { used: 5, renews_at: 0 }, 0, 1000), QuotaState { used: 6, renews_at: 0 });
+        assert!(!QuotaDecision::of(QuotaState { used: 3, renews_at: 0 }, 2).allowed);
+        assert_eq!(QuotaDecision::of(QuotaState { used: 2, renews_at: 0 }, 2).remaining, 0);
     }
 }

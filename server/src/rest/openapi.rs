@@ -52,7 +52,7 @@ pub const GATEWAY_RENAMED: [(&str, &str); 7] = [
         license(name = "MIT", identifier = "MIT"),
     ),
     paths(
-        document, health::health, health::ready,
+        document, health::health, health::ready, health::metrics,
         crate::web::signin::login, crate::web::signin::logout,
         keys::create, keys::create_custom, keys::one, keys::update, keys::delete, keys::detailed,
         keys::preview, keys::list, keys::create_basic, keys::update_basic, keys::list_for_api,
@@ -421,9 +421,13 @@ pub mod schemas {
     /// `/ready`.
     #[derive(ToSchema)]
     pub struct Ready {
-        /// `ready` or `unavailable`.
+        /// `ready`, `degraded` (Redis unreachable, counting locally) or `unavailable`.
         pub status: String,
         /// `ok` or `unreachable`.
         pub database: String,
+        /// Cluster mode only: `ok` or `unreachable`.
+        pub redis: Option<String>,
+        /// Cluster mode only: `closed` or `local`, what the gateway does without Redis.
+        pub redis_fallback: Option<String>,
     }
 }

@@ -18,38 +18,56 @@ pub struct HourlyRow {
 }
 
 impl Store {
-    /// Stores a batch of records and adds them to the hourly aggregates, in one transaction.
+    /// Stores a batch of records and adds them to the hourly aggregates, in one transaction:
+    /// raw records in multi-row INSERTs, aggregates summed in memory first (at high rates
+    /// most records of a batch share a key, an hour and a status: one upsert each).
     pub async fn insert_analytics(&self, records: &[Record]) -> Result<(), StoreError> {
+        const COLUMNS: usize = 14;
+        // 100 rows × 14 parameters stays far below SQLite's and PostgreSQL's limits.
+        const ROWS_PER_INSERT: usize = 100;
         let mut tx = self.pool.begin().await?;
-        for r in records {
-            sqlx::query(
+        for chunk in records.chunks(ROWS_PER_INSERT) {
+            let mut sql = String::from(
                 "INSERT INTO analytics (at_ms, org_id, api_id, api_version, key_hash, alias, tags, method, path, status, \
-                 latency_ms, upstream_ms, raw_request, raw_response) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-            )
-            .bind(r.at_ms)
-            .bind(&r.org_id)
-            .bind(&r.api_id)
-            .bind(&r.api_version)
-            .bind(&r.key_hash)
-            .bind(&r.alias)
-            .bind(serde_json::to_string(&r.tags).unwrap_or_default())
-            .bind(&r.method)
-            .bind(&r.path)
-            .bind(r.status as i64)
-            .bind(r.latency_ms)
-            .bind(r.upstream_ms)
-            .bind(&r.raw_request)
-            .bind(&r.raw_response)
-            .execute(&mut *tx)
-            .await?;
-            let hour = r.at_ms / 3_600_000 * 3600;
+                 latency_ms, upstream_ms, raw_request, raw_response) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                let p = i * COLUMNS;
+                if i > 0 {
+                    sql.push(',');
+                }
+                let params: Vec<String> = (1..=COLUMNS).map(|c| format!("${}", p + c)).collect();
+                sql.push('(');
+                sql.push_str(&params.join(","));
+                sql.push(')');
+            }
+            let mut q = sqlx::query(&sql);
+            for r in chunk {
+                q = q
+                    .bind(r.at_ms)
+                    .bind(&*r.org_id)
+                    .bind(&*r.api_id)
+                    .bind(&r.api_version)
+                    .bind(&*r.key_hash)
+                    .bind(&*r.alias)
+                    .bind(serde_json::to_string(&r.tags).unwrap_or_default())
+                    .bind(r.method.as_str())
+                    .bind(&r.path)
+                    .bind(r.status as i64)
+                    .bind(r.latency_ms)
+                    .bind(r.upstream_ms)
+                    .bind(&r.raw_request)
+                    .bind(&r.raw_response);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        for (k, a) in hourly(records) {
             sqlx::query(
                 "INSERT INTO analytics_hourly (org_id, api_id, key_hash, hour, status, hits, latency_ms, upstream_ms, \
                  min_latency_ms, max_latency_ms, min_upstream_ms, max_upstream_ms, last_hit_ms) \
-                 VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $6, $6, $7, $7, $8) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
                  ON CONFLICT (org_id, api_id, key_hash, hour, status) DO UPDATE SET \
-                 hits = analytics_hourly.hits + 1, \
+                 hits = analytics_hourly.hits + excluded.hits, \
                  latency_ms = analytics_hourly.latency_ms + excluded.latency_ms, \
                  upstream_ms = analytics_hourly.upstream_ms + excluded.upstream_ms, \
                  min_latency_ms = CASE WHEN excluded.min_latency_ms < analytics_hourly.min_latency_ms THEN excluded.min_latency_ms ELSE analytics_hourly.min_latency_ms END, \
@@ -58,14 +76,19 @@ impl Store {
                  max_upstream_ms = CASE WHEN excluded.max_upstream_ms > analytics_hourly.max_upstream_ms THEN excluded.max_upstream_ms ELSE analytics_hourly.max_upstream_ms END, \
                  last_hit_ms = CASE WHEN excluded.last_hit_ms > analytics_hourly.last_hit_ms THEN excluded.last_hit_ms ELSE analytics_hourly.last_hit_ms END",
             )
-            .bind(&r.org_id)
-            .bind(&r.api_id)
-            .bind(&r.key_hash)
-            .bind(hour)
-            .bind(r.status as i64)
-            .bind(r.latency_ms)
-            .bind(r.upstream_ms)
-            .bind(r.at_ms)
+            .bind(k.org_id)
+            .bind(k.api_id)
+            .bind(k.key_hash)
+            .bind(k.hour)
+            .bind(k.status)
+            .bind(a.hits)
+            .bind(a.latency_ms)
+            .bind(a.upstream_ms)
+            .bind(a.min_latency_ms)
+            .bind(a.max_latency_ms)
+            .bind(a.min_upstream_ms)
+            .bind(a.max_upstream_ms)
+            .bind(a.last_hit_ms)
             .execute(&mut *tx)
             .await?;
         }
@@ -116,4 +139,51 @@ impl Store {
     pub async fn delete_analytics_before(&self, cutoff_ms: i64) -> Result<u64, StoreError> {
         Ok(sqlx::query("DELETE FROM analytics WHERE at_ms < $1").bind(cutoff_ms).execute(&self.pool).await?.rows_affected())
     }
+}
+
+#[derive(Hash, PartialEq, Eq)]
+struct HourKey<'a> {
+    org_id: &'a str,
+    api_id: &'a str,
+    key_hash: &'a str,
+    hour: i64,
+    status: i64,
+}
+
+struct HourSums {
+    hits: i64,
+    latency_ms: f64,
+    upstream_ms: f64,
+    min_latency_ms: f64,
+    max_latency_ms: f64,
+    min_upstream_ms: f64,
+    max_upstream_ms: f64,
+    last_hit_ms: i64,
+}
+
+/// A batch's records summed per key, API, hour and status.
+fn hourly(records: &[Record]) -> std::collections::HashMap<HourKey<'_>, HourSums> {
+    let mut sums = std::collections::HashMap::new();
+    for r in records {
+        let key = HourKey { org_id: &r.org_id, api_id: &r.api_id, key_hash: &r.key_hash, hour: r.at_ms / 3_600_000 * 3600, status: r.status as i64 };
+        let s = sums.entry(key).or_insert(HourSums {
+            hits: 0,
+            latency_ms: 0.0,
+            upstream_ms: 0.0,
+            min_latency_ms: f64::INFINITY,
+            max_latency_ms: f64::NEG_INFINITY,
+            min_upstream_ms: f64::INFINITY,
+            max_upstream_ms: f64::NEG_INFINITY,
+            last_hit_ms: i64::MIN,
+        });
+        s.hits += 1;
+        s.latency_ms += r.latency_ms;
+        s.upstream_ms += r.upstream_ms;
+        s.min_latency_ms = s.min_latency_ms.min(r.latency_ms);
+        s.max_latency_ms = s.max_latency_ms.max(r.latency_ms);
+        s.min_upstream_ms = s.min_upstream_ms.min(r.upstream_ms);
+        s.max_upstream_ms = s.max_upstream_ms.max(r.upstream_ms);
+        s.last_hit_ms = s.last_hit_ms.max(r.at_ms);
+    }
+    sums
 }

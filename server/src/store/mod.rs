@@ -6,6 +6,7 @@
 mod analytics;
 mod apis;
 mod audit;
+mod changes;
 mod keys;
 mod orgs;
 mod policies;
@@ -101,6 +102,20 @@ impl Store {
             Backend::Postgres => sqlx::migrate!("../migrations/postgres").run(&self.pool).await?,
         }
         Ok(())
+    }
+
+    /// Runs `work` while holding a cluster-wide lock (a PostgreSQL advisory lock), so that
+    /// nodes starting together do one-time work once. SQLite belongs to one node: no lock.
+    pub async fn exclusively<T, F: std::future::Future<Output = T>>(&self, work: F) -> Result<T, StoreError> {
+        if self.backend == Backend::Sqlite {
+            return Ok(work.await);
+        }
+        let mut conn = self.pool.acquire().await?.detach();
+        sqlx::query("SELECT pg_advisory_lock(7415937)").execute(&mut conn).await?;
+        let result = work.await;
+        // Closing the session releases the lock.
+        let _ = sqlx::Connection::close(conn).await;
+        Ok(result)
     }
 
     /// Is the database answering?

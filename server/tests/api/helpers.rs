@@ -29,7 +29,7 @@ macro_rules! on_both_databases {
 }
 
 /// A fresh database for one test, removed when the test ends.
-enum TestDb {
+pub enum TestDb {
     Sqlite(PathBuf),
     Postgres { name: String },
 }
@@ -37,7 +37,7 @@ enum TestDb {
 const PG_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 impl TestDb {
-    async fn create(db: Db) -> Option<(Self, String)> {
+    pub async fn create(db: Db) -> Option<(Self, String)> {
         let name = format!("portcullis_test_{}", server::secrets::random_hex(6));
         match db {
             Db::Sqlite => {
@@ -110,6 +110,9 @@ pub fn test_config(url: String) -> Config {
             bcrypt_cost: 4,
         },
         redis_url: None,
+        redis_fallback: server::limits::RedisFallback::Closed,
+        redis_prefix: "portcullis:".into(),
+        resync_ms: 5000,
         admin_secret: Some(ADMIN_SECRET.parse().unwrap()),
         gateway_secret: Some(GATEWAY_SECRET.parse().unwrap()),
         admin_email: ADMIN_EMAIL.into(),

@@ -7,6 +7,7 @@ mod admin;
 mod api_auth;
 mod apis;
 mod cli;
+mod cluster;
 mod dashboard;
 mod gateway;
 mod health;

@@ -1,16 +1,21 @@
 //! Change notices: every write to a key, policy or API is announced here, synchronously, so
-//! that the caches built from them (the gateway's sessions, its API table, its quota counters)
-//! drop their copy before the write's response goes out. A change made through any way in is
-//! therefore enforced on the very next request. In a cluster the notices also travel between
-//! nodes (see `cluster`).
+//! that the caches built from them (the gateway's sessions, its API table) drop their copy
+//! before the write's response goes out. A change made through any way in is therefore
+//! enforced on the very next request on this node.
+//!
+//! On PostgreSQL the database announces every such write too (a trigger, see migration 0004),
+//! and `listen` applies the announcements of other nodes here: that is how a cluster's nodes
+//! stay within a second of each other.
+
+pub mod listen;
 
 use std::sync::{Arc, RwLock};
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Change {
-    /// A key was created, changed or deleted. `quota_reset`: its quota starts again.
-    Key { key_hash: String, quota_reset: bool },
+    /// A key was created, changed or deleted.
+    Key { key_hash: String },
     /// A policy changed or was deleted: every key that applies it changes too.
     Policy { org_id: String, policy_id: String },
     /// An API was created, changed or deleted.

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Cluster benchmark (issue 6), loopback only, about a minute. Forward-auth with a valid key that
+# has a rate limit and a quota, so every request counts in Redis. Measures in one run:
+#   (1) one node on PostgreSQL, counters in memory (no Redis): the baseline
+#   (2) one node on PostgreSQL + Redis
+#   (3) two nodes on PostgreSQL + Redis, the load split between them
+# and prints peak req/s, the ratios to (1), and Redis round trips per request (Redis's own
+# count of script calls divided by the requests answered).
+# Needs: oha (cargo install oha), PostgreSQL on 127.0.0.1:5432 (user postgres, trust),
+# redis-server, curl, python3. Usage: bench/cluster.sh [seconds-per-run]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECS=${1:-8}
+CONNS=32
+command -v oha >/dev/null || { echo "install oha first: cargo install oha --locked" >&2; exit 1; }
+cargo build --release --locked -p server --bin portcullis
+
+work=$(mktemp -d)
+db=portcullis_bench_$$
+REDIS_PORT=39101
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+psql -q -h 127.0.0.1 -U postgres -c "CREATE DATABASE $db" >/dev/null
+redis-server --port $REDIS_PORT --bind 127.0.0.1 --save '' --appendonly no >/dev/null & pids+=($!)
+DB_URL=postgres://postgres@127.0.0.1:5432/$db
+
+# node NAME DASH GW [REDIS_URL]: starts a node in the background.
+node() {
+  local extra=()
+  [ -n "${4:-}" ] && extra=(PORTCULLIS_REDIS_URL="$4")
+  env PORTCULLIS_DATABASE_URL=$DB_URL PORTCULLIS_LISTEN=$2 PORTCULLIS_GATEWAY_LISTEN=$3 \
+    PORTCULLIS_DATA_DIR=$work/$1 PORTCULLIS_SECRET_KEY=$(printf '5e%.0s' $(seq 32)) \
+    PORTCULLIS_ADMIN_SECRET=bench RUST_LOG=warn "${extra[@]}" target/release/portcullis serve >/dev/null &
+  pids+=($!)
+  for _ in $(seq 100); do curl -sf "http://$2/health" >/dev/null && return; sleep 0.1; done
+  echo "node $1 did not start" >&2; exit 1
+}
+stop_nodes() { for p in "${pids[@]:1}"; do kill "$p" 2>/dev/null || true; done; sleep 0.5; pids=("${pids[0]}"); }
+json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+evals() { redis-cli -p $REDIS_PORT INFO commandstats | python3 -c "
+import sys; print(sum(int(l.split('calls=')[1].split(',')[0]) for l in sys.stdin if l.startswith(('cmdstat_evalsha:','cmdstat_eval:'))))"; }
+# load GW... : runs oha against each gateway at once (connections split), prints total req/s
+# and total answered.
+load() {
+  local n=$# i=0 outs=() runs=()
+  for gw in "$@"; do
+    oha --no-tui --output-format json -z "${SECS}s" -c $((CONNS / n)) -H "X-Original-URI: /bench/x" -H "Authorization: $key" \
+      "http://$gw/_portcullis/auth" > "$work/oha.$i" & runs+=($!); outs+=("$work/oha.$i"); i=$((i + 1))
+  done
+  wait "${runs[@]}"
+  python3 - "${outs[@]}" <<'PY'
+import json, sys
+rps = answered = 0
+for f in sys.argv[1:]:
+    s = json.load(open(f))
+    rps += s["summary"]["requestsPerSec"]
+    answered += sum(s.get("statusCodeDistribution", {}).values())
+print(f"{rps:.0f} {answered}")
+PY
+}
+
+# Setup on a first node, kept for run (1).
+node one 127.0.0.1:39102 127.0.0.1:39103
+D=127.0.0.1:39102
+org=$(curl -sf -H 'Admin-Auth: bench' -d '{"owner_name":"Bench"}' "http://$D/admin/organisations" | json '["Meta"]')
+cred=$(curl -sf -H 'Admin-Auth: bench' -d "{\"email_address\":\"b@example.org\",\"org_id\":\"$org\"}" "http://$D/admin/users" | json '["Message"]')
+api=$(curl -sf -H "Authorization: $cred" -d "{\"name\":\"bench\",\"proxy\":{\"listen_path\":\"/bench/\",\"target_url\":\"http://127.0.0.1:9\"}}" "http://$D/api/apis" | json '["ID"]')
+key=$(curl -sf -H "Authorization: $cred" -d "{\"rate\":1000000000,\"per\":1,\"quota_max\":1000000000000,\"quota_renewal_rate\":86400,\"access_rights\":{\"$api\":{\"versions\":[]}}}" "http://$D/api/keys" | json '["key_id"]')
+
+read -r one one_n < <(load 127.0.0.1:39103)
+stop_nodes
+
+node a 127.0.0.1:39104 127.0.0.1:39105 redis://127.0.0.1:$REDIS_PORT
+e0=$(evals)
+read -r single single_n < <(load 127.0.0.1:39105)
+e1=$(evals)
+node b 127.0.0.1:39106 127.0.0.1:39107 redis://127.0.0.1:$REDIS_PORT
+read -r two two_n < <(load 127.0.0.1:39105 127.0.0.1:39107)
+e2=$(evals)
+
+python3 - <<PY
+one, single, two = $one, $single, $two
+rt1 = ($e1 - $e0) / max($single_n, 1)
+rt2 = ($e2 - $e1) / max($two_n, 1)
+print(f"{'run':44} {'req/s':>8} {'x (1)':>6} {'Redis trips/req':>16}")
+print(f"{'1) one node, in-memory counters':44} {one:8.0f} {1:6.2f} {'-':>16}")
+print(f"{'2) one node, Redis counters':44} {single:8.0f} {single/one:6.2f} {rt1:16.2f}")
+print(f"{'3) two nodes, Redis counters':44} {two:8.0f} {two/one:6.2f} {rt2:16.2f}")
+print(f"two nodes / one node (Redis): {two/single:.2f}")
+PY

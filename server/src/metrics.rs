@@ -1,0 +1,106 @@
+//! `/metrics` in Prometheus's text format: requests by API and status, refusals by reason,
+//! key cache hits, and how long Redis and the database take. One registry per node.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    pub api: Arc<str>,
+    pub status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabels {
+    pub reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ResultLabels {
+    pub result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OperationLabels {
+    pub operation: &'static str,
+}
+
+fn latency_histogram() -> Histogram {
+    // 50 µs to ~1.6 s.
+    Histogram::new(exponential_buckets(0.00005, 2.0, 16))
+}
+
+pub struct Metrics {
+    registry: Registry,
+    pub requests: Family<RequestLabels, Counter>,
+    pub refusals: Family<ReasonLabels, Counter>,
+    /// `key_cache_lookups{result="hit"}` and `{result="miss"}`, looked up once.
+    pub cache_hit: Counter,
+    pub cache_miss: Counter,
+    pub limiter_unavailable: Counter,
+    pub redis_seconds: Histogram,
+    pub redis_up: Gauge,
+    pub database_seconds: Family<OperationLabels, Histogram, fn() -> Histogram>,
+    pub change_notices: Family<ResultLabels, Counter>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("portcullis");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register("gateway_requests", "Gateway requests by API and answered status", requests.clone());
+        let refusals = Family::<ReasonLabels, Counter>::default();
+        registry.register("gateway_refusals", "Gateway requests refused, by reason", refusals.clone());
+        let key_cache = Family::<ResultLabels, Counter>::default();
+        registry.register("key_cache_lookups", "Key lookups by the gateway: hit (cached) or miss (loaded)", key_cache.clone());
+        let limiter_unavailable = Counter::default();
+        registry.register(
+            "limiter_unavailable",
+            "Requests refused because Redis was unreachable and the gateway fails closed",
+            limiter_unavailable.clone(),
+        );
+        let redis_seconds = latency_histogram();
+        registry.register("redis_seconds", "Latency of Redis calls", redis_seconds.clone());
+        let redis_up = Gauge::default();
+        registry.register("redis_up", "1 when Redis answers (or is not used), 0 while it is unreachable", redis_up.clone());
+        redis_up.set(1);
+        let database_seconds = Family::<OperationLabels, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram);
+        registry.register("database_seconds", "Latency of the gateway's database work, by operation", database_seconds.clone());
+        let change_notices = Family::<ResultLabels, Counter>::default();
+        registry.register(
+            "change_notices",
+            "Change notices from other nodes: received (LISTEN) or repaired (found by the periodic resync)",
+            change_notices.clone(),
+        );
+        let cache_hit = key_cache.get_or_create(&ResultLabels { result: "hit" }).clone();
+        let cache_miss = key_cache.get_or_create(&ResultLabels { result: "miss" }).clone();
+        Self { registry, requests, refusals, cache_hit, cache_miss, limiter_unavailable, redis_seconds, redis_up, database_seconds, change_notices }
+    }
+}
+
+impl Metrics {
+    pub fn observe_database(&self, operation: &'static str, took: Duration) {
+        self.database_seconds.get_or_create(&OperationLabels { operation }).observe(took.as_secs_f64());
+    }
+
+    pub fn request(&self, api: &Arc<str>, status: u16) {
+        self.requests.get_or_create(&RequestLabels { api: api.clone(), status }).inc();
+    }
+
+    pub fn refusal(&self, reason: &'static str) {
+        self.refusals.get_or_create(&ReasonLabels { reason }).inc();
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry).expect("writing to a String cannot fail");
+        out
+    }
+}
