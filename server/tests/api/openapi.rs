@@ -270,6 +270,11 @@ async fn every_route_is_documented_and_every_operation_is_served() {
         let status = resp.status();
         let ct = resp.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
         assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+        if path == "/metrics" {
+            // Prometheus's format, for scrapers.
+            assert!(ct.starts_with("application/openmetrics-text"), "{method} {path}: {status} {ct}");
+            continue;
+        }
         assert!(ct.starts_with("application/json"), "{method} {path}: {status} {ct}");
         let expected = match path.split('/').nth(1).unwrap() {
             "api" if path != "/api/openapi.json" => Some(StatusCode::UNAUTHORIZED),
