@@ -18,6 +18,8 @@ const KEEP_LOG: Duration = Duration::from_secs(3600);
 #[derive(serde::Deserialize)]
 struct Notice {
     id: i64,
+    /// The node that made the write (its `application_name`, see `Store::node_id`).
+    origin: String,
     change: Change,
 }
 
@@ -65,7 +67,10 @@ pub fn spawn(database_url: String, store: Store, changes: Changes, resync: Durat
                 tokio::select! {
                     notice = listener.try_recv() => match notice {
                         Ok(Some(n)) => match serde_json::from_str::<Notice>(n.payload()) {
-                            Ok(Notice { id, change }) => applied.apply(id, change, "received"),
+                            // This node applied its own writes as it made them; applying
+                            // them again later would drop cache entries loaded since.
+                            Ok(Notice { origin, .. }) if origin == store.node_id() => {}
+                            Ok(Notice { id, change, .. }) => applied.apply(id, change, "received"),
                             Err(e) => tracing::error!("change notice not understood ({e}): {}", n.payload()),
                         },
                         // The connection dropped: connect again, then resync.

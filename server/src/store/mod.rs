@@ -61,6 +61,9 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// This process's name in PostgreSQL (`application_name`): the change log records which
+    /// node made each write, so a node can skip the announcements of its own writes.
+    node_id: std::sync::Arc<str>,
 }
 
 impl Store {
@@ -73,11 +76,17 @@ impl Store {
             DatabaseUrl::Postgres(u) => (u.clone(), Backend::Postgres, 16),
         };
         let options = AnyConnectOptions::from_str(&conn_str)?;
+        let node_id: std::sync::Arc<str> = format!("portcullis-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]).into();
+        let name = node_id.clone();
         let pool = AnyPoolOptions::new()
             .max_connections(max)
             .acquire_timeout(Duration::from_secs(5))
             .after_connect(move |conn, _| {
+                let name = name.clone();
                 Box::pin(async move {
+                    if backend == Backend::Postgres {
+                        conn.execute(format!("SET application_name = '{name}'").as_str()).await?;
+                    }
                     if backend == Backend::Sqlite {
                         // WAL lets readers proceed during a write; busy_timeout waits for the
                         // writer instead of failing with SQLITE_BUSY.
@@ -91,7 +100,7 @@ impl Store {
             })
             .connect_with(options)
             .await?;
-        Ok(Self { pool, backend })
+        Ok(Self { pool, backend, node_id })
     }
 
     /// Applies the migrations in `migrations/<backend>`. On PostgreSQL sqlx holds an advisory
@@ -122,6 +131,10 @@ impl Store {
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    pub fn node_id(&self) -> &str {
+        &self.node_id
     }
 
     pub fn backend(&self) -> Backend {
