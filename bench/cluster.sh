@@ -6,13 +6,13 @@
 #   (3) two nodes on PostgreSQL + Redis, the load split between them
 # and prints peak req/s, the ratios to (1), and Redis round trips per request (Redis's own
 # count of script calls divided by the requests answered).
-# Needs: oha (cargo install oha), PostgreSQL on 127.0.0.1:5432 (user postgres, trust),
+# Needs: wrk (Debian's package), PostgreSQL on 127.0.0.1:5432 (user postgres, trust),
 # redis-server, curl, python3. Usage: bench/cluster.sh [seconds-per-run]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:-8}
 CONNS=32
-command -v oha >/dev/null || { echo "install oha first: cargo install oha --locked" >&2; exit 1; }
+command -v wrk >/dev/null || { echo "install wrk first: apt-get install wrk" >&2; exit 1; }
 cargo build --release --locked -p server --bin portcullis
 
 work=$(mktemp -d)
@@ -45,22 +45,24 @@ stop_nodes() { for p in "${pids[@]:1}"; do kill "$p" 2>/dev/null || true; done; 
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 evals() { redis-cli -p $REDIS_PORT INFO commandstats | python3 -c "
 import sys; print(sum(int(l.split('calls=')[1].split(',')[0]) for l in sys.stdin if l.startswith(('cmdstat_evalsha:','cmdstat_eval:'))))"; }
-# load GW... : runs oha against each gateway at once (connections split), prints total req/s
-# and total answered.
+# load GW... : runs wrk against each gateway at once (connections and threads split), prints
+# total req/s and total answered. Any answer but 200 fails the run: the figures would be wrong.
 load() {
   local n=$# i=0 outs=() runs=()
   for gw in "$@"; do
-    oha --no-tui --output-format json -z "${SECS}s" -c $((CONNS / n)) -H "X-Original-URI: /bench/x" -H "Authorization: $key" \
-      "http://$gw/_portcullis/auth" > "$work/oha.$i" & runs+=($!); outs+=("$work/oha.$i"); i=$((i + 1))
+    wrk -t $((2 / n > 0 ? 2 / n : 1)) -c $((CONNS / n)) -d "${SECS}s" -H "X-Original-URI: /bench/x" -H "Authorization: $key" \
+      "http://$gw/_portcullis/auth" > "$work/wrk.$i" & runs+=($!); outs+=("$work/wrk.$i"); i=$((i + 1))
   done
   wait "${runs[@]}"
   python3 - "${outs[@]}" <<'PY'
-import json, sys
+import re, sys
 rps = answered = 0
 for f in sys.argv[1:]:
-    s = json.load(open(f))
-    rps += s["summary"]["requestsPerSec"]
-    answered += sum(s.get("statusCodeDistribution", {}).values())
+    out = open(f).read()
+    if "Non-2xx" in out:
+        sys.exit(f"refusals during the run:\n{out}")
+    rps += float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    answered += int(re.search(r"(\d+) requests in", out).group(1))
 print(f"{rps:.0f} {answered}")
 PY
 }

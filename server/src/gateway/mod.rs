@@ -20,7 +20,7 @@ use crate::store::Store;
 use app::model::AuthMode;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::http::{HeaderMap, HeaderName, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
@@ -332,19 +332,9 @@ async fn forward_auth(State(gw): State<Arc<Gateway>>, req: Request) -> Response 
     match pipeline::check(&gw, &api, &view).await {
         Ok(Passed { key, headers: mut out, .. }) => {
             if let Some(k) = &key {
-                let identity = [
-                    ("x-portcullis-key-hash", k.hash.clone()),
-                    ("x-portcullis-alias", k.session.alias.clone()),
-                    ("x-portcullis-org", k.org_id.clone()),
-                    ("x-portcullis-policies", k.session.policy_ids().join(",")),
-                ];
-                for (name, value) in identity {
-                    if let Ok(v) = HeaderValue::from_str(&value) {
-                        out.insert(HeaderName::from_static(name), v);
-                    }
-                }
+                out.extend(k.identity.iter().map(|(n, v)| (n.clone(), v.clone())));
             }
-            out.insert(HeaderName::from_static("x-portcullis-api"), HeaderValue::from_str(&api.api_id).unwrap_or(HeaderValue::from_static("")));
+            out.insert(HeaderName::from_static("x-portcullis-api"), api.id_header.clone());
             gw.metrics.request(&api.api_id, 200);
             (StatusCode::OK, out).into_response()
         }

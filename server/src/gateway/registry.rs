@@ -2,7 +2,7 @@
 
 use crate::store::{Store, StoreError};
 use app::model::{ApiDefinition, AuthMode};
-use axum::http::Uri;
+use axum::http::{HeaderValue, Uri};
 use std::sync::{Arc, RwLock};
 
 /// An active API, ready for the hot path.
@@ -16,6 +16,8 @@ pub struct LiveApi {
     /// Lower-case header carrying the key (default `authorization`).
     pub auth_header: String,
     pub target: Uri,
+    /// `X-Portcullis-Api` for forward-auth answers, made once.
+    pub id_header: HeaderValue,
 }
 
 impl LiveApi {
@@ -25,7 +27,8 @@ impl LiveApi {
             "" => "authorization".to_owned(),
             name => name.to_ascii_lowercase(),
         };
-        Some(Self { api_id: def.api_id.as_str().into(), org_id: org_id.into(), auth: def.auth_mode(), auth_header, target, def })
+        let id_header = HeaderValue::from_str(&def.api_id).unwrap_or(HeaderValue::from_static(""));
+        Some(Self { api_id: def.api_id.as_str().into(), org_id: org_id.into(), auth: def.auth_mode(), auth_header, target, id_header, def })
     }
 
     /// The request path below the listen path (always starting with '/').

@@ -3,6 +3,7 @@
 
 use super::{parse_session, Keys};
 use crate::store::StoreError;
+use axum::http::{HeaderName, HeaderValue};
 use app::model::{apply_policies, SessionState};
 use regex::Regex;
 use std::collections::BTreeMap;
@@ -26,6 +27,22 @@ pub struct LiveKey {
     pub refused: bool,
     /// What every analytics record of this key carries, made once.
     pub labels: KeyLabels,
+    /// The identity headers forward-auth answers with, made once (see `identity_headers`).
+    pub identity: Vec<(HeaderName, HeaderValue)>,
+}
+
+/// `X-Portcullis-Key-Hash`, `-Alias`, `-Org`, `-Policies`: who the caller is, for the service
+/// behind a forward-auth proxy. A value that is not a valid header value is left out.
+fn identity_headers(hash: &str, org_id: &str, session: &SessionState) -> Vec<(HeaderName, HeaderValue)> {
+    [
+        ("x-portcullis-key-hash", hash.to_owned()),
+        ("x-portcullis-alias", session.alias.clone()),
+        ("x-portcullis-org", org_id.to_owned()),
+        ("x-portcullis-policies", session.policy_ids().join(",")),
+    ]
+    .into_iter()
+    .filter_map(|(name, value)| Some((HeaderName::from_static(name), HeaderValue::try_from(value).ok()?)))
+    .collect()
 }
 
 /// A key's identity in analytics: its hash, alias, and tags with `pol-<id>` per policy.
@@ -75,6 +92,7 @@ impl Keys {
             .collect();
         Ok(Some(LiveKey {
             labels: KeyLabels::of(&row.key_hash, &session),
+            identity: identity_headers(&row.key_hash, &row.org_id, &session),
             hash: row.key_hash,
             org_id: row.org_id,
             session,
