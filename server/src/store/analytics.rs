@@ -1,4 +1,4 @@
-use super::{Store, StoreError};
+use super::{Backend, Store, StoreError};
 use crate::analytics::Record;
 use sqlx::Row;
 
@@ -32,13 +32,22 @@ impl Store {
                  latency_ms, upstream_ms, raw_request, raw_response) VALUES ",
             );
             for i in 0..chunk.len() {
-                let p = i * COLUMNS;
                 if i > 0 {
                     sql.push(',');
                 }
-                let params: Vec<String> = (1..=COLUMNS).map(|c| format!("${}", p + c)).collect();
                 sql.push('(');
-                sql.push_str(&params.join(","));
+                for c in 0..COLUMNS {
+                    if c > 0 {
+                        sql.push(',');
+                    }
+                    // SQLite gets anonymous `?`: for each numbered parameter it looks the
+                    // number up in a list of all of them, which made a 1 400-parameter
+                    // statement cost as much as the whole proxy path. PostgreSQL needs `$n`.
+                    match self.backend {
+                        Backend::Sqlite => sql.push('?'),
+                        Backend::Postgres => sql.push_str(&format!("${}", i * COLUMNS + c + 1)),
+                    }
+                }
                 sql.push(')');
             }
             let mut q = sqlx::query(&sql);
