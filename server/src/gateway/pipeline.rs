@@ -12,9 +12,18 @@ use crate::keys::live::LiveKey;
 use crate::limits::rate::Rate;
 use crate::limits::{Ask, QuotaAsk, Unavailable};
 use app::model::{AuthMode, SessionState};
-use axum::http::{HeaderMap, HeaderValue, Method};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method};
 use std::sync::Arc;
 use std::time::Duration;
+
+// Header names made at compile time: `insert("x-…", v)` parses the name on every request.
+const X_RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+const X_RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
+const X_RATELIMIT_RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
+const RETRY_AFTER: HeaderName = HeaderName::from_static("retry-after");
+const X_QUOTA_LIMIT: HeaderName = HeaderName::from_static("x-quota-limit");
+const X_QUOTA_REMAINING: HeaderName = HeaderName::from_static("x-quota-remaining");
+const X_QUOTA_RESET: HeaderName = HeaderName::from_static("x-quota-reset");
 
 /// What the checks need to know of a request.
 pub struct RequestView<'a> {
@@ -95,18 +104,18 @@ pub async fn check(gw: &Gateway, api: &LiveApi, req: &RequestView<'_>) -> Result
     }
     if let Some(d) = outcome.rate {
         let reset_secs = d.retry_after_nanos.div_ceil(1_000_000_000) as i64;
-        headers.insert("x-ratelimit-limit", HeaderValue::from(d.limit));
-        headers.insert("x-ratelimit-remaining", HeaderValue::from(d.remaining));
-        headers.insert("x-ratelimit-reset", HeaderValue::from(crate::store::now() + reset_secs));
+        headers.insert(X_RATELIMIT_LIMIT, HeaderValue::from(d.limit));
+        headers.insert(X_RATELIMIT_REMAINING, HeaderValue::from(d.remaining));
+        headers.insert(X_RATELIMIT_RESET, HeaderValue::from(crate::store::now() + reset_secs));
         if !d.allowed {
-            headers.insert("retry-after", HeaderValue::from(reset_secs.max(1)));
+            headers.insert(RETRY_AFTER, HeaderValue::from(reset_secs.max(1)));
             return Err(refuse(Refusal::RateLimited, headers));
         }
     }
     if let Some(q) = outcome.quota {
-        headers.insert("x-quota-limit", HeaderValue::from(q.limit));
-        headers.insert("x-quota-remaining", HeaderValue::from(q.remaining));
-        headers.insert("x-quota-reset", HeaderValue::from(q.renews_at));
+        headers.insert(X_QUOTA_LIMIT, HeaderValue::from(q.limit));
+        headers.insert(X_QUOTA_REMAINING, HeaderValue::from(q.remaining));
+        headers.insert(X_QUOTA_RESET, HeaderValue::from(q.renews_at));
         if !q.allowed {
             return Err(refuse(Refusal::QuotaExceeded, headers));
         }
