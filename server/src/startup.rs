@@ -181,7 +181,8 @@ impl Application {
         let (a, g) = tokio::join!(api.into_future(), gateway.into_future());
         a?;
         g?;
-        // Keep what the gateway counted since the last write-back.
+        // Keep what the gateway counted and recorded since the last write-back.
+        self.state.gateway.analytics().flush().await;
         if let Err(e) = self.state.limits.flush().await {
             tracing::warn!("quota counters not saved at shutdown: {e}");
         }

@@ -6,9 +6,9 @@ pub mod activity;
 use crate::store::Store;
 use axum::http::Method;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::Notify;
 
 /// One request. What comes from the API and the key is shared with them (`Arc`), not copied:
 /// records are made at the gateway's full rate.
@@ -36,39 +36,47 @@ pub struct Record {
 
 /// Records waiting beyond this are dropped (and counted) rather than slow the gateway down.
 const QUEUE: usize = 100_000;
+/// Records per write; a full batch is written at once rather than at the next tick.
 const BATCH: usize = 5_000;
 
+/// The record queue. A plain buffer under a lock, drained by the writer on a timer: a channel
+/// would wake the writer task for every request, which cost the proxy a thread wake-up each.
 #[derive(Clone)]
 pub struct Analytics {
-    tx: mpsc::Sender<Record>,
-    dropped: Arc<AtomicU64>,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    pending: Mutex<Vec<Record>>,
+    /// Told when `pending` reaches a batch.
+    full: Notify,
+    /// One write at a time (the writer and a flush at shutdown).
+    writing: tokio::sync::Mutex<()>,
+    dropped: AtomicU64,
 }
 
 impl Analytics {
-    /// Starts the writer (batches every `flush_every`) and the retention sweep (hourly).
+    /// Starts the writer (every `flush_every`, or at once when a batch is full) and the
+    /// retention sweep (hourly).
     pub fn start(store: Store, flush_every: Duration, retention_days: i64) -> Self {
-        let (tx, mut rx) = mpsc::channel::<Record>(QUEUE);
-        let writer_store = store.clone();
+        let analytics = Self {
+            inner: Arc::new(Inner {
+                store: store.clone(),
+                pending: Mutex::new(Vec::with_capacity(BATCH)),
+                full: Notify::new(),
+                writing: tokio::sync::Mutex::new(()),
+                dropped: AtomicU64::new(0),
+            }),
+        };
+        let writer = analytics.clone();
         tokio::spawn(async move {
-            let mut batch = Vec::with_capacity(BATCH);
             loop {
-                let deadline = tokio::time::sleep(flush_every);
-                tokio::pin!(deadline);
-                loop {
-                    tokio::select! {
-                        r = rx.recv() => match r {
-                            Some(r) => { batch.push(r); if batch.len() >= BATCH { break; } }
-                            None => { let _ = writer_store.insert_analytics(&batch).await; return; }
-                        },
-                        _ = &mut deadline => break,
-                    }
+                tokio::select! {
+                    _ = tokio::time::sleep(flush_every) => {}
+                    _ = writer.inner.full.notified() => {}
                 }
-                if !batch.is_empty() {
-                    if let Err(e) = writer_store.insert_analytics(&batch).await {
-                        tracing::warn!("{} analytics records not stored: {e}", batch.len());
-                    }
-                    batch.clear();
-                }
+                writer.flush().await;
             }
         });
         if retention_days > 0 {
@@ -85,17 +93,36 @@ impl Analytics {
                 }
             });
         }
-        Self { tx, dropped: Arc::default() }
+        analytics
+    }
+
+    /// Writes every queued record now (the writer calls it; so does a graceful shutdown).
+    pub async fn flush(&self) {
+        let _writing = self.inner.writing.lock().await;
+        let batch = std::mem::take(&mut *self.inner.pending.lock().unwrap_or_else(|e| e.into_inner()));
+        for chunk in batch.chunks(BATCH) {
+            if let Err(e) = self.inner.store.insert_analytics(chunk).await {
+                tracing::warn!("{} analytics records not stored: {e}", chunk.len());
+            }
+        }
     }
 
     /// Queues a record; never waits. When the writer falls behind, records are dropped and
     /// the log says how many, once per thousand.
     pub fn record(&self, r: Record) {
-        if self.tx.try_send(r).is_err() {
-            let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+        let mut pending = self.inner.pending.lock().unwrap_or_else(|e| e.into_inner());
+        if pending.len() >= QUEUE {
+            drop(pending);
+            let n = self.inner.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             if n % 1000 == 1 {
                 tracing::warn!("analytics writer behind: {n} records dropped so far");
             }
+            return;
+        }
+        pending.push(r);
+        if pending.len() == BATCH {
+            drop(pending);
+            self.inner.full.notify_one();
         }
     }
 }

@@ -108,6 +108,10 @@ impl Gateway {
             .with_state(self)
     }
 
+    pub fn analytics(&self) -> &Analytics {
+        &self.analytics
+    }
+
     /// The API serving a path (public for the benchmark).
     pub async fn lookup_api(&self, path: &str) -> Option<Arc<LiveApi>> {
         self.api_for(path).await
