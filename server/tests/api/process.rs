@@ -144,8 +144,10 @@ async fn nginx_forward_auth() {
         .replace("__DIR__", dir.to_str().unwrap());
     let conf_path = dir.join("nginx.conf");
     std::fs::write(&conf_path, conf).unwrap();
-    let mut child = Command::new(nginx).arg("-p").arg(&dir).arg("-c").arg(&conf_path).arg("-g").arg("daemon off;")
-        .stderr(Stdio::piped()).spawn().unwrap();
+    let _nginx = Nginx(
+        Command::new(nginx).arg("-p").arg(&dir).arg("-c").arg(&conf_path).arg("-g").arg("daemon off;")
+            .stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap(),
+    );
     let front = format!("http://127.0.0.1:{port}");
     let mut ready = false;
     for _ in 0..100 {
@@ -166,7 +168,16 @@ async fn nginx_forward_auth() {
     assert_eq!(none.status(), StatusCode::UNAUTHORIZED);
     let wrong = app.client.get(format!("{front}/shop/items")).header("Authorization", "not-a-key").send().await.unwrap();
     assert_eq!(wrong.status(), StatusCode::FORBIDDEN);
-    let _ = child.kill();
-    let _ = child.wait();
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Stops nginx when the test ends, passed or failed. SIGTERM, not SIGKILL: a killed master
+/// leaves its worker running, holding the test's port and output open.
+struct Nginx(std::process::Child);
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg("-TERM").arg(self.0.id().to_string()).status();
+        let _ = self.0.wait();
+    }
 }
