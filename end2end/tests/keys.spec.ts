@@ -289,7 +289,7 @@ test("a key can be created with the keyboard alone", async ({ page, errors }) =>
   await expect(page.getByRole("row").filter({ hasText: `typed-${id}` })).toContainText(apiName);
 });
 
-test("the key list says what to do when nothing matches, and pages through keys", async ({ page, errors }) => {
+test("the key list says what to do when nothing matches; sort and filter live in the URL", async ({ page, errors }) => {
   await page.goto("/keys?q=no-such-key-anywhere");
   await expect(page.getByRole("heading", { name: "No keys match" })).toBeVisible();
   await expect(page.getByRole("link", { name: "show all keys" })).toBeVisible();
