@@ -5,6 +5,7 @@ import * as path from "path";
 // Each run gets its own database, admin and ports, so it never meets a developer's instance.
 const port = Number(process.env.E2E_PORT ?? 3417);
 export const gatewayPort = port + 1;
+const profile = process.env.E2E_PROFILE ?? "debug";
 const dataDir = path.join(os.tmpdir(), `portcullis-e2e-${process.pid}`);
 export const admin = { email: "e2e-admin@example.org", password: "e2e password 123" };
 
@@ -29,7 +30,9 @@ export default defineConfig({
   webServer: {
     // Started from the repository root so that the binary finds target/site (or the site
     // beside it, when CARGO_TARGET_DIR puts the build elsewhere).
-    command: `${process.env.CARGO_TARGET_DIR ?? "target"}/debug/portcullis serve`,
+    // E2E_PROFILE=release tests the release build (`scripts/build --release` first): the server
+    // and the site (WASM) must come from the same build, and the last build wins target/site.
+    command: `${process.env.CARGO_TARGET_DIR ?? "target"}/${profile}/portcullis serve`,
     cwd: "..",
     url: `http://127.0.0.1:${port}/health`,
     reuseExistingServer: false,

@@ -5,8 +5,10 @@ use crate::model::{
     KeyPage, KeyUsage, PolicyDetail, PolicyForm, PolicySummary, Profile, UsageWindow,
 };
 use leptos::prelude::*;
+// Arguments and answers are JSON, answers decoded from text (see crate::codec). No URL-encoded
+// arguments: that would put serde_qs into the WASM bundle.
 #[allow(unused_imports)]
-use leptos::server_fn::codec::Json;
+use crate::codec::Json;
 
 #[cfg(feature = "ssr")]
 mod session {
@@ -59,14 +61,14 @@ mod session {
 }
 
 /// The signed-in user, or `Unauthenticated`.
-#[server]
+#[server(input = Json, output = Json)]
 pub async fn get_profile() -> Result<Profile, AppError> {
     let token = session::token().await?;
     session::backend()?.profile(&token).await?.ok_or(AppError::Unauthenticated)
 }
 
 /// Replaces the user's REST API credential; the new one is returned this once.
-#[server]
+#[server(input = Json, output = Json)]
 pub async fn regenerate_credential() -> Result<String, AppError> {
     let token = session::token().await?;
     session::backend()?.regenerate_credential(&token).await
@@ -74,7 +76,7 @@ pub async fn regenerate_credential() -> Result<String, AppError> {
 
 // ---- keys ----
 
-#[server(input = Json)]
+#[server(input = Json, output = Json)]
 pub async fn list_keys(query: KeyListQuery) -> Result<KeyPage, AppError> {
     session::answer(async move {
         let (b, t) = session::caller().await?;
@@ -83,7 +85,7 @@ pub async fn list_keys(query: KeyListQuery) -> Result<KeyPage, AppError> {
     .await
 }
 
-#[server]
+#[server(input = Json, output = Json)]
 pub async fn get_key(key_hash: String) -> Result<KeyDetail, AppError> {
     session::answer(async move {
         let (b, t) = session::caller().await?;
@@ -92,7 +94,7 @@ pub async fn get_key(key_hash: String) -> Result<KeyDetail, AppError> {
     .await
 }
 
-#[server]
+#[server(input = Json, output = Json)]
 pub async fn lookup_key(key: String) -> Result<KeyHash, AppError> {
     session::answer(async move {
         let (b, t) = session::caller().await?;
@@ -101,7 +103,7 @@ pub async fn lookup_key(key: String) -> Result<KeyHash, AppError> {
     .await
 }
 
-#[server(input = Json)]
+#[server(input = Json, output = Json)]
 pub async fn create_key(form: KeyForm) -> Result<CreatedKey, AppError> {
     session::answer(async move {
         let (b, t) = session::caller().await?;
@@ -110,7 +112,7 @@ pub async fn create_key(form: KeyForm) -> Result<CreatedKey, AppError> {
     .await
 }
 
-#[server(input = Json)]
+#[server(input = Json, output = Json)]
 pub async fn update_key(key_hash: String, form: KeyForm, suppress_reset: bool) -> Result<(), AppError> {
     session::answer(async move {
         let (b, t) = session::caller().await?;
@@ -119,7 +121,7 @@ pub async fn update_key(key_hash: String, form: KeyForm, suppress_reset: bool) -
     .await
 }
 
-#[server]
+#[server(input = Json, output = Json)]
 pub async fn set_key_active(key_hash: String, active: bool) -> Result<(), AppError> {
     session::answer(async move {
         let (b, t) = session::caller().await?;
@@ -128,7 +130,7 @@ pub async fn set_key_active(key_hash: String, active: bool) -> Result<(), AppErr
     .await
 }
 
-#[server]
+#[server(input = Json, output = Json)]
 pub async fn delete_key(key_hash: String) -> Result<(), AppError> {
     session::answer(async move {
         let (b, t) = session::caller().await?;
@@ -137,7 +139,7 @@ pub async fn delete_key(key_hash: String) -> Result<(), AppError> {
     .await
 }
 
-#[server(input = Json)]
+#[server(input = Json, output = Json)]
 pub async fn get_key_usage(key_hash: String, window: UsageWindow) -> Result<KeyUsage, AppError> {
     session::answer(async move {
         let (b, t) = session::caller().await?;
@@ -146,7 +148,7 @@ pub async fn get_key_usage(key_hash: String, window: UsageWindow) -> Result<KeyU
     .await
 }
 
-#[server]
+#[server(input = Json, output = Json)]
 pub async fn get_form_options() -> Result<FormOptions, AppError> {
     session::answer(async move {
         let (b, t) = session::caller().await?;
@@ -157,7 +159,7 @@ pub async fn get_form_options() -> Result<FormOptions, AppError> {
 
 // ---- policies ----
 
-#[server]
+#[server(input = Json, output = Json)]
 pub async fn list_policies() -> Result<Vec<PolicySummary>, AppError> {
     session::answer(async move {
         let (b, t) = session::caller().await?;
@@ -166,7 +168,7 @@ pub async fn list_policies() -> Result<Vec<PolicySummary>, AppError> {
     .await
 }
 
-#[server]
+#[server(input = Json, output = Json)]
 pub async fn get_policy(id: String) -> Result<PolicyDetail, AppError> {
     session::answer(async move {
         let (b, t) = session::caller().await?;
@@ -175,7 +177,7 @@ pub async fn get_policy(id: String) -> Result<PolicyDetail, AppError> {
     .await
 }
 
-#[server(input = Json)]
+#[server(input = Json, output = Json)]
 pub async fn save_policy(id: Option<String>, form: PolicyForm) -> Result<String, AppError> {
     session::answer(async move {
         let (b, t) = session::caller().await?;
@@ -184,7 +186,7 @@ pub async fn save_policy(id: Option<String>, form: PolicyForm) -> Result<String,
     .await
 }
 
-#[server]
+#[server(input = Json, output = Json)]
 pub async fn delete_policy(id: String) -> Result<i64, AppError> {
     session::answer(async move {
         let (b, t) = session::caller().await?;
@@ -195,7 +197,7 @@ pub async fn delete_policy(id: String) -> Result<i64, AppError> {
 
 // ---- APIs ----
 
-#[server]
+#[server(input = Json, output = Json)]
 pub async fn list_apis() -> Result<Vec<ApiSummary>, AppError> {
     session::answer(async move {
         let (b, t) = session::caller().await?;
@@ -204,7 +206,7 @@ pub async fn list_apis() -> Result<Vec<ApiSummary>, AppError> {
     .await
 }
 
-#[server]
+#[server(input = Json, output = Json)]
 pub async fn get_api(api_id: String) -> Result<ApiDetail, AppError> {
     session::answer(async move {
         let (b, t) = session::caller().await?;
@@ -213,7 +215,7 @@ pub async fn get_api(api_id: String) -> Result<ApiDetail, AppError> {
     .await
 }
 
-#[server(input = Json)]
+#[server(input = Json, output = Json)]
 pub async fn save_api(api_id: Option<String>, form: ApiForm) -> Result<String, AppError> {
     session::answer(async move {
         let (b, t) = session::caller().await?;
@@ -222,7 +224,7 @@ pub async fn save_api(api_id: Option<String>, form: ApiForm) -> Result<String, A
     .await
 }
 
-#[server]
+#[server(input = Json, output = Json)]
 pub async fn delete_api(api_id: String) -> Result<(), AppError> {
     session::answer(async move {
         let (b, t) = session::caller().await?;

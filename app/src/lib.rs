@@ -2,6 +2,7 @@
 #![recursion_limit = "512"]
 
 pub mod api;
+pub mod codec;
 #[cfg(feature = "ssr")]
 pub mod backend;
 pub mod components;

@@ -13,6 +13,9 @@ test("register, edit and delete an API; deletion is refused while a key grants i
   await page.getByLabel("Target URL").fill("ftp://nowhere");
   await page.getByRole("button", { name: "Register API" }).click();
   await expect(page.locator("#f-proxy-listen_path-error")).toHaveText("Must start with '/'");
+  // Every broken field at once, not only the first.
+  await expect(page.locator("#f-proxy-target_url-error")).toHaveText("Must be an http:// or https:// URL");
+  await expect(page.locator(".error-summary li")).toHaveCount(2);
   await expect(page.getByLabel("Listen path", { exact: true })).toBeFocused();
   await screenshot(page, "api-new-errors");
 

@@ -52,6 +52,16 @@ export async function screenshot(page: Page, name: string, { fullPage = true } =
   await page.setViewportSize({ width: 1280, height: 800 });
 }
 
+/// A fresh REST API credential of the signed-in user (regenerated on the profile page).
+export async function apiCredential(page: Page): Promise<string> {
+  await page.goto("/profile");
+  await waitForHydration(page);
+  await page.getByRole("button", { name: "Regenerate credential" }).click();
+  const credential = page.locator("#new-credential");
+  await expect(credential).toHaveText(/^[0-9a-f]{32}$/);
+  return (await credential.textContent())!;
+}
+
 /// A short random suffix, so that tests sharing one database never collide.
 export function unique(): string {
   return Math.random().toString(36).slice(2, 8);

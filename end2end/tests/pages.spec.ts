@@ -35,7 +35,10 @@ test("reading works without JavaScript", async ({ browser, page }) => {
 test("time to first paint of the key list", async ({ page }) => {
   await signIn(page);
   const times: number[] = [];
-  for (let i = 0; i < 5; i++) {
+  // 11 loads, median: one slow load (a GC, the other core busy) does not decide. Run it against
+  // the release build (E2E_PROFILE=release) for figures that mean something.
+  const loads = 11;
+  for (let i = 0; i < loads; i++) {
     await page.goto("/keys", { waitUntil: "load" });
     const fcp = await page.evaluate(
       () =>
@@ -48,8 +51,8 @@ test("time to first paint of the key list", async ({ page }) => {
     times.push(fcp);
   }
   times.sort((a, b) => a - b);
-  const median = times[2];
-  console.log(`first contentful paint of /keys, 5 loads (ms): ${times.map((t) => t.toFixed(0)).join(", ")}; median ${median.toFixed(0)}`);
+  const median = times[(loads - 1) / 2];
+  console.log(`first contentful paint of /keys (${process.env.E2E_PROFILE ?? "debug"} build), ${loads} loads (ms): ${times.map((t) => t.toFixed(0)).join(", ")}; median ${median.toFixed(0)}`);
   test.info().annotations.push({ type: "fcp-median-ms", description: median.toFixed(0) });
   expect(median).toBeLessThan(1500);
 });

@@ -173,30 +173,39 @@ impl ApiDefinition {
             || self.version_data.versions.contains_key(version)
     }
 
-    /// The rules every definition must follow; the message names the field.
+    /// The rules every definition must follow; the message names the field. The first broken
+    /// rule, see [`ApiDefinition::problems`] for all of them.
     pub fn validate(&self) -> Result<(), (&'static str, String)> {
+        match self.problems().into_iter().next() {
+            Some(problem) => Err(problem),
+            None => Ok(()),
+        }
+    }
+
+    /// Every broken rule, at most one per field, in the order of the form.
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut problems = Vec::new();
         if self.name.trim().is_empty() {
-            return Err(("name", "is required".into()));
+            problems.push(("name", "is required".into()));
         }
         let lp = &self.proxy.listen_path;
         if !lp.starts_with('/') {
-            return Err(("proxy.listen_path", "must start with '/'".into()));
-        }
-        if lp.chars().any(|c| c.is_whitespace() || c == '?' || c == '#') {
-            return Err(("proxy.listen_path", "must be a plain path (no spaces, '?' or '#')".into()));
+            problems.push(("proxy.listen_path", "must start with '/'".into()));
+        } else if lp.chars().any(|c| c.is_whitespace() || c == '?' || c == '#') {
+            problems.push(("proxy.listen_path", "must be a plain path (no spaces, '?' or '#')".into()));
         }
         let target = &self.proxy.target_url;
         if !(target.starts_with("http://") || target.starts_with("https://")) || target.len() <= "http://".len() {
-            return Err(("proxy.target_url", "must be an http:// or https:// URL".into()));
+            problems.push(("proxy.target_url", "must be an http:// or https:// URL".into()));
         }
         const ALGORITHMS: [&str; 4] = ["hmac-sha1", "hmac-sha256", "hmac-sha384", "hmac-sha512"];
         if let Some(bad) = self.hmac_allowed_algorithms.iter().find(|a| !ALGORITHMS.contains(&a.as_str())) {
-            return Err(("hmac_allowed_algorithms", format!("'{bad}' is not one of {}", ALGORITHMS.join(", "))));
+            problems.push(("hmac_allowed_algorithms", format!("'{bad}' is not one of {}", ALGORITHMS.join(", "))));
         }
         if !self.definition.location.is_empty() && !["header", "url-param", "url"].contains(&self.definition.location.as_str()) {
-            return Err(("definition.location", "must be header, url-param or url".into()));
+            problems.push(("definition.location", "must be header, url-param or url".into()));
         }
-        Ok(())
+        problems
     }
 }
 

@@ -811,11 +811,18 @@ pub fn validate_api_form(form: &ApiForm) -> Vec<FieldError> {
     }
     let mut def = ApiDefinition::default();
     form.apply(&mut def);
-    // The rules of every way in (the REST API runs the same ones).
-    if let Err((field, message)) = def.validate() {
-        errors.insert(0, FieldError::new(field, capitalise(&message)));
-    }
-    errors
+    // The rules of every way in (the REST API runs the same ones, and answers the first): all of
+    // them, so that the form shows every field that needs fixing at once. They come before the
+    // version errors, in the order of the form; a field the version checks named already keeps
+    // that one message.
+    let mut all: Vec<FieldError> = def
+        .problems()
+        .into_iter()
+        .filter(|(field, _)| !errors.iter().any(|e| e.field == *field))
+        .map(|(field, message)| FieldError::new(field, capitalise(&message)))
+        .collect();
+    all.append(&mut errors);
+    all
 }
 
 fn capitalise(s: &str) -> String {
@@ -1046,6 +1053,9 @@ mod tests {
         form.listen_path = "orders".into();
         form.versioned = true;
         assert_eq!(fields(&validate_api_form(&form)), vec!["proxy.listen_path", "version_data.versions"]);
+        // Every broken field at once, in the order of the form.
+        let empty = ApiForm { listen_path: "x".into(), target_url: "ftp://x".into(), ..ApiForm::default() };
+        assert_eq!(fields(&validate_api_form(&empty)), vec!["name", "proxy.listen_path", "proxy.target_url"]);
         form.listen_path = "/orders/".into();
         form.versions = vec!["v1".into(), "v2".into()];
         form.auth_mode = AuthMode::Hmac;

@@ -12,14 +12,9 @@ async fn session(app: &TestApp) -> String {
     set.split(';').next().unwrap().to_owned()
 }
 
-/// A server function that takes JSON.
+/// A server function (they all take JSON).
 async fn rpc(app: &TestApp, cookie: &str, name: &str, body: Value) -> Response {
     app.client.post(app.url(&format!("/rpc/{name}"))).header(COOKIE, cookie).json(&body).send().await.unwrap()
-}
-
-/// A server function that takes a form.
-async fn rpc_form(app: &TestApp, cookie: &str, name: &str, form: &[(&str, &str)]) -> Response {
-    app.client.post(app.url(&format!("/rpc/{name}"))).header(COOKIE, cookie).form(form).send().await.unwrap()
 }
 
 fn query(q: &str, status: &str) -> Value {
@@ -63,7 +58,7 @@ async fn dashboard_keys_follow_the_shared_rules(db: Db) {
     assert_eq!(created["hmac_secret"], Value::Null);
 
     // The REST API sees the same key.
-    let credential = json_of(rpc_form(&app, &cookie, "regenerate_credential", &[]).await, StatusCode::OK).await;
+    let credential = json_of(rpc(&app, &cookie, "regenerate_credential", json!({})).await, StatusCode::OK).await;
     let rest = json_of(app.api_get(&format!("/api/keys/{key}"), credential.as_str().unwrap()).await, StatusCode::OK).await;
     assert_eq!(rest["data"]["rate"], 100);
     assert_eq!(rest["data"]["quota_max"], 1000);
@@ -76,15 +71,15 @@ async fn dashboard_keys_follow_the_shared_rules(db: Db) {
     }
     assert!(aliases(&app, &cookie, "nothing-like-it", "All").await.is_empty());
     assert_eq!(aliases(&app, &cookie, "", "Active").await, vec!["ann"]);
-    rpc_form(&app, &cookie, "set_key_active", &[("key_hash", &hash), ("active", "false")]).await;
+    rpc(&app, &cookie, "set_key_active", json!({ "key_hash": hash, "active": false })).await;
     assert!(aliases(&app, &cookie, "", "Active").await.is_empty());
     assert_eq!(aliases(&app, &cookie, "", "Inactive").await, vec!["ann"]);
-    let detail = json_of(rpc_form(&app, &cookie, "get_key", &[("key_hash", &hash)]).await, StatusCode::OK).await;
+    let detail = json_of(rpc(&app, &cookie, "get_key", json!({ "key_hash": hash })).await, StatusCode::OK).await;
     assert_eq!(detail["summary"]["status"], "Inactive");
     assert_eq!(detail["form"]["limits"]["quota_max"], "1000");
 
     // Lookup by the key's value.
-    let found = json_of(rpc_form(&app, &cookie, "lookup_key", &[("key", &key)]).await, StatusCode::OK).await;
+    let found = json_of(rpc(&app, &cookie, "lookup_key", json!({ "key": key })).await, StatusCode::OK).await;
     assert_eq!(found, hash.as_str());
 
     // A basic-auth username is unique: the second one is refused at the username field.
@@ -94,12 +89,12 @@ async fn dashboard_keys_follow_the_shared_rules(db: Db) {
     assert_eq!(body["Invalid"]["field"], "basic_auth_data.user", "{body}");
 
     // The API cannot go while the key grants it.
-    let body = json_of(rpc_form(&app, &cookie, "delete_api", &[("api_id", &api_id)]).await, StatusCode::BAD_REQUEST).await;
+    let body = json_of(rpc(&app, &cookie, "delete_api", json!({ "api_id": api_id })).await, StatusCode::BAD_REQUEST).await;
     assert!(body["Invalid"]["message"].as_str().unwrap().contains("1 key(s) grant access"), "{body}");
-    json_of(rpc_form(&app, &cookie, "delete_key", &[("key_hash", &hash)]).await, StatusCode::OK).await;
-    let gone = rpc_form(&app, &cookie, "get_key", &[("key_hash", &hash)]).await;
+    json_of(rpc(&app, &cookie, "delete_key", json!({ "key_hash": hash })).await, StatusCode::OK).await;
+    let gone = rpc(&app, &cookie, "get_key", json!({ "key_hash": hash })).await;
     assert_eq!(gone.status(), StatusCode::NOT_FOUND);
-    json_of(rpc_form(&app, &cookie, "delete_api", &[("api_id", &api_id)]).await, StatusCode::OK).await;
+    json_of(rpc(&app, &cookie, "delete_api", json!({ "api_id": api_id })).await, StatusCode::OK).await;
 
     // Without a session, nothing.
     let resp = rpc(&app, "portcullis_session=nope", "list_keys", query("", "All")).await;
@@ -123,7 +118,7 @@ async fn dashboard_policies_lock_what_they_govern(db: Db) {
                                  "limits": { "rate": "garbage" } } });
     let created = json_of(rpc(&app, &cookie, "create_key", form).await, StatusCode::OK).await;
     let hash = created["key_hash"].as_str().unwrap().to_owned();
-    let detail = json_of(rpc_form(&app, &cookie, "get_key", &[("key_hash", &hash)]).await, StatusCode::OK).await;
+    let detail = json_of(rpc(&app, &cookie, "get_key", json!({ "key_hash": hash })).await, StatusCode::OK).await;
     assert_eq!(detail["rate"], 10.0);
     assert_eq!(detail["summary"]["policies"][0]["name"], "Gold");
     // ...and searching by the policy's name finds the key.
@@ -139,10 +134,10 @@ async fn dashboard_policies_lock_what_they_govern(db: Db) {
     json_of(rpc(&app, &cookie, "create_key", form).await, StatusCode::OK).await;
 
     // The list says how many keys use each policy; deleting says it too.
-    let list = json_of(rpc_form(&app, &cookie, "list_policies", &[]).await, StatusCode::OK).await;
+    let list = json_of(rpc(&app, &cookie, "list_policies", json!({})).await, StatusCode::OK).await;
     let gold = list.as_array().unwrap().iter().find(|p| p["choice"]["name"] == "Gold").unwrap();
     assert_eq!(gold["key_count"], 2);
-    let named = json_of(rpc_form(&app, &cookie, "delete_policy", &[("id", &id)]).await, StatusCode::OK).await;
+    let named = json_of(rpc(&app, &cookie, "delete_policy", json!({ "id": id })).await, StatusCode::OK).await;
     assert_eq!(named, 2);
 }
 

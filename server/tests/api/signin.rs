@@ -23,7 +23,7 @@ async fn good_password_opens_a_session(db: Db) {
     assert_eq!(body["Meta"]["email_address"], ADMIN_EMAIL);
 
     // The server function behind the profile page knows who we are.
-    let resp = app.client.post(app.url("/rpc/get_profile")).header(COOKIE, &cookie).send().await.unwrap();
+    let resp = app.client.post(app.url("/rpc/get_profile")).header(COOKIE, &cookie).json(&serde_json::json!({})).send().await.unwrap();
     let profile = json_of(resp, StatusCode::OK).await;
     assert_eq!(profile["email"], ADMIN_EMAIL);
     assert_eq!(profile["credential_hint"].as_str().unwrap().len(), 4);
@@ -32,7 +32,7 @@ async fn good_password_opens_a_session(db: Db) {
     let resp = app.client.post(app.url("/auth/logout")).header(COOKIE, &cookie).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     assert_eq!(resp.headers()[LOCATION], "/login");
-    let resp = app.client.post(app.url("/rpc/get_profile")).header(COOKIE, &cookie).send().await.unwrap();
+    let resp = app.client.post(app.url("/rpc/get_profile")).header(COOKIE, &cookie).json(&serde_json::json!({})).send().await.unwrap();
     assert!(!resp.status().is_success());
 }
 
