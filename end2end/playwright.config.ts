@@ -46,6 +46,9 @@ export default defineConfig({
       PORTCULLIS_ADMIN_PASSWORD: admin.password,
       PORTCULLIS_BCRYPT_COST: "4",
       RUST_LOG: "warn",
+      // The site of this build, never a stale target/site left in the repository root by
+      // another target folder.
+      LEPTOS_SITE_ROOT: `${process.env.CARGO_TARGET_DIR ?? "target"}/site`,
     },
   },
 });
