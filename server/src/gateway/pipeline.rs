@@ -20,7 +20,6 @@ use std::time::Duration;
 const X_RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
 const X_RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
 const X_RATELIMIT_RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
-const RETRY_AFTER: HeaderName = HeaderName::from_static("retry-after");
 const X_QUOTA_LIMIT: HeaderName = HeaderName::from_static("x-quota-limit");
 const X_QUOTA_REMAINING: HeaderName = HeaderName::from_static("x-quota-remaining");
 const X_QUOTA_RESET: HeaderName = HeaderName::from_static("x-quota-reset");
@@ -108,7 +107,7 @@ pub async fn check(gw: &Gateway, api: &LiveApi, req: &RequestView<'_>) -> Result
         headers.insert(X_RATELIMIT_REMAINING, HeaderValue::from(d.remaining));
         headers.insert(X_RATELIMIT_RESET, HeaderValue::from(crate::store::now() + reset_secs));
         if !d.allowed {
-            headers.insert(RETRY_AFTER, HeaderValue::from(reset_secs.max(1)));
+            headers.insert(axum::http::header::RETRY_AFTER, HeaderValue::from(reset_secs.max(1)));
             return Err(refuse(Refusal::RateLimited, headers));
         }
     }
