@@ -3,6 +3,8 @@
 #   (a) a bare axum hello-world (same toolchain)      (b) forward-auth with a valid key
 #   (c) the proxy with a valid key to (a)             (d) nginx proxying to (a), no checks
 # and prints peak throughput, p99 latency at half of each peak, and the ratios b/a and c/d.
+# nginx runs with worker_processes auto (Debian's default: one worker per core, as the gateway
+# has one thread per core); NGINX_WORKERS=1 gives it one. PORTCULLIS_GATEWAY_THREADS passes through.
 # Needs: oha (cargo install oha), nginx, curl, python3. Usage: bench/gateway.sh [seconds-per-run]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,7 +31,7 @@ api=$(curl -sf -H "Authorization: $cred" -d "{\"name\":\"bench\",\"proxy\":{\"li
 key=$(curl -sf -H "Authorization: $cred" -d "{\"rate\":1000000000,\"per\":1,\"quota_max\":1000000000000,\"quota_renewal_rate\":86400,\"access_rights\":{\"$api\":{\"versions\":[]}}}" "http://$DASH/api/keys" | json '["key_id"]')
 
 sed -e "s|__LISTEN__|$NGINX|; s|__DIR__|$work|g" > "$work/nginx.conf" <<NGINX
-worker_processes 1; pid __DIR__/nginx.pid; error_log __DIR__/error.log warn;
+worker_processes ${NGINX_WORKERS:-auto}; pid __DIR__/nginx.pid; error_log __DIR__/error.log warn;
 events { worker_connections 1024; }
 http { access_log off;
   client_body_temp_path __DIR__/cb; proxy_temp_path __DIR__/px; fastcgi_temp_path __DIR__/fc; uwsgi_temp_path __DIR__/uw; scgi_temp_path __DIR__/sc;

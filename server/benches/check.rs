@@ -17,6 +17,7 @@ fn config(dir: &std::path::Path) -> Config {
         storage: StorageConfig { database_url: None, data_dir: dir.to_owned(), bcrypt_cost: 4 },
         listen: "127.0.0.1:0".parse().unwrap(),
         gateway_listen: "127.0.0.1:0".parse().unwrap(),
+        gateway_threads: 1,
         redis_url: None,
         redis_fallback: server::limits::RedisFallback::Closed,
         redis_prefix: "portcullis:".into(),

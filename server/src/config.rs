@@ -20,6 +20,11 @@ pub struct Config {
     #[arg(long, env = "PORTCULLIS_GATEWAY_LISTEN", default_value = "127.0.0.1:8080")]
     pub gateway_listen: SocketAddr,
 
+    /// Threads serving the gateway, each with its own connections and upstream pool; 0 means
+    /// one per CPU core.
+    #[arg(long, env = "PORTCULLIS_GATEWAY_THREADS", default_value_t = 0)]
+    pub gateway_threads: usize,
+
     /// Redis for cluster-wide rate limits and quotas (`redis://…`); needs PostgreSQL.
     #[arg(long, env = "PORTCULLIS_REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,

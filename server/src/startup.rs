@@ -76,6 +76,7 @@ pub struct Application {
     gateway: TcpListener,
     router: Router,
     gateway_router: Router,
+    gateway_threads: usize,
     pub state: AppState,
 }
 
@@ -130,7 +131,11 @@ impl Application {
         let policies = Policies::new(store.clone(), apis.clone(), keys.clone(), audit.clone(), changes.clone());
         let analytics = Analytics::start(store.clone(), Duration::from_millis(500), config.analytics_retention_days);
         let upstream_timeout = Duration::from_secs_f64(config.upstream_timeout.max(0.001));
-        let gw = Arc::new(Gateway::new(store.clone(), keys.clone(), limits.clone(), analytics, metrics.clone(), upstream_timeout));
+        let gateway_threads = match config.gateway_threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        let gw = Arc::new(Gateway::new(store.clone(), keys.clone(), limits.clone(), analytics, metrics.clone(), upstream_timeout, gateway_threads));
         gw.subscribe(&changes);
 
         let state = AppState {
@@ -152,7 +157,7 @@ impl Application {
             .merge(web::router(&state))
             .with_state(state.clone());
         let gateway_router = gw.router();
-        Ok(Self { api, gateway, router, gateway_router, state })
+        Ok(Self { api, gateway, router, gateway_router, gateway_threads, state })
     }
 
     pub fn api_addr(&self) -> SocketAddr {
@@ -172,13 +177,12 @@ impl Application {
         };
         let api = axum::serve(self.api, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(wait(rx.clone()));
-        let gateway = axum::serve(self.gateway, self.gateway_router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(wait(rx));
+        let gateway = crate::gateway::listener::serve(self.gateway, self.gateway_router, self.gateway_threads, wait(rx));
         tokio::spawn(async move {
             shutdown.await;
             let _ = tx.send(true);
         });
-        let (a, g) = tokio::join!(api.into_future(), gateway.into_future());
+        let (a, g) = tokio::join!(api.into_future(), gateway);
         a?;
         g?;
         // Keep what the gateway counted and recorded since the last write-back.

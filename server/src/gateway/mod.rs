@@ -4,6 +4,7 @@
 
 pub mod cache;
 pub mod credentials;
+pub mod listener;
 pub mod pipeline;
 pub mod proxy;
 pub mod refusal;
@@ -48,7 +49,9 @@ pub struct Gateway {
     pub metrics: Arc<Metrics>,
     keys: Keys,
     store: Store,
-    proxy: Proxy,
+    /// One upstream pool per gateway worker thread, so that a pooled connection is driven by
+    /// the thread whose requests use it; the first serves callers outside the workers.
+    proxies: Vec<Proxy>,
     analytics: Analytics,
     /// API changes seen, and the count the table was last read at: when they differ, the
     /// table is read again before the next request is matched.
@@ -64,7 +67,15 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    pub fn new(store: Store, keys: Keys, limits: Arc<Limits>, analytics: Analytics, metrics: Arc<Metrics>, upstream_timeout: Duration) -> Self {
+    pub fn new(
+        store: Store,
+        keys: Keys,
+        limits: Arc<Limits>,
+        analytics: Analytics,
+        metrics: Arc<Metrics>,
+        upstream_timeout: Duration,
+        workers: usize,
+    ) -> Self {
         Self {
             registry: ApiRegistry::default(),
             cache: KeyCache::default(),
@@ -72,7 +83,7 @@ impl Gateway {
             metrics,
             keys,
             store,
-            proxy: Proxy::new(upstream_timeout),
+            proxies: (0..=workers).map(|_| Proxy::new(upstream_timeout)).collect(),
             analytics,
             api_changes: AtomicU64::new(1),
             apis_loaded_at: AtomicU64::new(0),
@@ -106,6 +117,12 @@ impl Gateway {
             .route(&format!("{FORWARD_AUTH_PATH}/{{*rest}}"), any(forward_auth))
             .fallback(proxy_request)
             .with_state(self)
+    }
+
+    /// The upstream pool of the worker thread this runs on.
+    fn proxy(&self) -> &Proxy {
+        let worker = listener::current_worker().map_or(0, |w| w + 1);
+        self.proxies.get(worker).unwrap_or(&self.proxies[0])
     }
 
     pub fn analytics(&self) -> &Analytics {
@@ -250,8 +267,7 @@ async fn proxy_request(State(gw): State<Arc<Gateway>>, ConnectInfo(client): Conn
             return refusal.render(headers);
         }
     };
-    let Passed { key, version, headers } = passed;
-    let source = credentials::api_key(&api, req.headers(), req.uri().query()).map(|(_, source)| source);
+    let Passed { key, source, version, headers } = passed;
     let credential = match (api.auth, &source) {
         (AuthMode::Keyless, _) => Credential::None,
         (AuthMode::BasicAuth, _) => Credential::Header("authorization"),
@@ -261,7 +277,7 @@ async fn proxy_request(State(gw): State<Arc<Gateway>>, ConnectInfo(client): Conn
     let detailed = key.as_ref().is_some_and(|k| k.session.enable_detailed_recording);
     let (req, raw_request) = if detailed { buffer_request(req).await } else { (req, None) };
     let upstream_started = Instant::now();
-    let result = gw.proxy.forward(&api, req, client, credential).await;
+    let result = gw.proxy().forward(&api, req, client, credential).await;
     let upstream = upstream_started.elapsed();
     let mut response = match result {
         Ok(r) => r,

@@ -32,10 +32,11 @@ pub struct RequestView<'a> {
     pub headers: &'a HeaderMap,
 }
 
-/// A request that passed: the key (none for keyless APIs), its version, and the headers
-/// describing its rate limit and quota.
+/// A request that passed: the key (none for keyless APIs), where the key was found (the
+/// proxy takes it out), its version, and the headers describing its rate limit and quota.
 pub struct Passed {
     pub key: Option<Arc<LiveKey>>,
+    pub source: Option<credentials::Source>,
     pub version: String,
     pub headers: HeaderMap,
 }
@@ -56,9 +57,9 @@ impl From<Refusal> for Refused {
 pub async fn check(gw: &Gateway, api: &LiveApi, req: &RequestView<'_>) -> Result<Passed, Refused> {
     let version = requested_version(api, req);
     if api.auth == AuthMode::Keyless {
-        return Ok(Passed { key: None, version, headers: HeaderMap::new() });
+        return Ok(Passed { key: None, source: None, version, headers: HeaderMap::new() });
     }
-    let key = authenticate(gw, api, req).await?;
+    let (key, source) = authenticate(gw, api, req).await?;
     let mut headers = HeaderMap::new();
     let refuse = |refusal, headers| Refused { refusal, key: Some(key.clone()), headers };
 
@@ -119,7 +120,7 @@ pub async fn check(gw: &Gateway, api: &LiveApi, req: &RequestView<'_>) -> Result
             return Err(refuse(Refusal::QuotaExceeded, headers));
         }
     }
-    Ok(Passed { key: Some(key), version, headers })
+    Ok(Passed { key: Some(key), source, version, headers })
 }
 
 /// The limits that apply to this API, and the counter scope ("" = the key's own counters).
@@ -165,8 +166,9 @@ fn limits_for<'s>(s: &'s SessionState, api_id: &str) -> (&'s str, Limits) {
     )
 }
 
-/// Finds and checks the credential the API asks for, and returns the key behind it.
-async fn authenticate(gw: &Gateway, api: &LiveApi, req: &RequestView<'_>) -> Result<Arc<LiveKey>, Refused> {
+/// Finds and checks the credential the API asks for, and returns the key behind it, with
+/// where a plain key was found.
+async fn authenticate(gw: &Gateway, api: &LiveApi, req: &RequestView<'_>) -> Result<(Arc<LiveKey>, Option<credentials::Source>), Refused> {
     match api.auth {
         AuthMode::BasicAuth => {
             let Some((user, password)) = credentials::basic(req.headers) else {
@@ -179,12 +181,13 @@ async fn authenticate(gw: &Gateway, api: &LiveApi, req: &RequestView<'_>) -> Res
             if !gw.verify_basic_password(&key, &password).await {
                 return Err(Refusal::BasicAuthFailed.into());
             }
-            Ok(key)
+            Ok((key, None))
         }
-        AuthMode::Hmac => verify_signature(gw, api, req).await.map_err(Refused::from),
+        AuthMode::Hmac => Ok((verify_signature(gw, api, req).await?, None)),
         AuthMode::Key | AuthMode::Keyless => {
-            let (token, _) = credentials::api_key(api, req.headers, req.query).ok_or(Refusal::AuthFieldMissing)?;
-            find_key(gw, api, &token).await?.ok_or_else(|| Refusal::Disallowed.into())
+            let (token, source) = credentials::api_key(api, req.headers, req.query).ok_or(Refusal::AuthFieldMissing)?;
+            let key = find_key(gw, api, &token).await?.ok_or(Refusal::Disallowed)?;
+            Ok((key, Some(source)))
         }
     }
 }

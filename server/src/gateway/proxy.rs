@@ -10,8 +10,19 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 /// Headers that describe one hop, not the message: never forwarded (RFC 9110 §7.6.1).
-const HOP_BY_HOP: [&str; 8] =
-    ["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"];
+const HOP_BY_HOP: [HeaderName; 8] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
+];
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 
 #[derive(Clone)]
 pub struct Proxy {
@@ -46,14 +57,16 @@ impl Proxy {
         }
         // The upstream sees its own host name; the client's is passed as X-Forwarded-Host.
         headers.remove(header::HOST);
-        let forwarded_for = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+        let forwarded_for = match headers.get(X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
             Some(prior) => format!("{prior}, {}", client.ip()),
             None => client.ip().to_string(),
         };
-        set(headers, "x-forwarded-for", &forwarded_for);
-        set(headers, "x-forwarded-proto", "http");
+        if let Ok(v) = HeaderValue::from_str(&forwarded_for) {
+            headers.insert(X_FORWARDED_FOR, v);
+        }
+        headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
         if let Some(h) = host {
-            headers.insert(HeaderName::from_static("x-forwarded-host"), h);
+            headers.insert(X_FORWARDED_HOST, h);
         }
         *req.uri_mut() = uri;
         *req.version_mut() = axum::http::Version::HTTP_11;
@@ -96,14 +109,19 @@ fn set(headers: &mut HeaderMap, name: &'static str, value: &str) {
 
 fn strip_hop_by_hop(headers: &mut HeaderMap) {
     // Headers named in Connection are hop-by-hop too.
-    let named: Vec<String> = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|s| s.trim().to_ascii_lowercase())
-        .collect();
-    for name in HOP_BY_HOP.iter().copied().chain(named.iter().map(String::as_str)) {
+    if headers.contains_key(header::CONNECTION) {
+        let named: Vec<String> = headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(|s| s.trim().to_ascii_lowercase())
+            .collect();
+        for name in &named {
+            headers.remove(name.as_str());
+        }
+    }
+    for name in &HOP_BY_HOP {
         headers.remove(name);
     }
 }

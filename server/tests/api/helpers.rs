@@ -103,6 +103,7 @@ pub fn test_config(url: String) -> Config {
     Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         gateway_listen: "127.0.0.1:0".parse().unwrap(),
+        gateway_threads: 2,
         storage: StorageConfig {
             database_url: Some(url),
             data_dir: std::env::temp_dir(),

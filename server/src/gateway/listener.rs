@@ -1,0 +1,130 @@
+//! The gateway's listener: one single-threaded tokio runtime per worker thread, each serving
+//! the connections handed to it, as nginx's worker processes do. A request, the upstream
+//! connection it is forwarded on (each worker has its own pool, see `Proxy::for_worker`) and
+//! the answer stay on one thread: no cross-thread wake-ups and no work stealing on the hot
+//! path. On the shared multi-threaded runtime, the hyper connection task of a pooled upstream
+//! connection and the request waiting for it often ran on different threads (bench/gateway.sh).
+//!
+//! Connections are accepted on the caller's runtime and handed out in turn; a connection stays
+//! on its worker for its whole life.
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request};
+use axum::Router;
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use std::cell::Cell;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::pin;
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+use tower::ServiceExt;
+
+thread_local! {
+    /// Which gateway worker this thread is (none outside the workers).
+    static WORKER: Cell<Option<usize>> = const { Cell::new(None) };
+}
+
+/// The gateway worker running on this thread, if any.
+pub fn current_worker() -> Option<usize> {
+    WORKER.with(Cell::get)
+}
+
+type Handoff = (std::net::TcpStream, SocketAddr);
+
+/// Serves `router` on `listener` with `workers` threads until `shutdown` completes, then lets
+/// the requests in flight finish. Dropping the returned future stops the workers too.
+pub async fn serve(listener: TcpListener, router: Router, workers: usize, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut queues = Vec::with_capacity(workers);
+    let mut threads = Vec::with_capacity(workers);
+    for index in 0..workers.max(1) {
+        let (tx, rx) = mpsc::unbounded_channel::<Handoff>();
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let (router, stop) = (router.clone(), stop_rx.clone());
+        threads.push(std::thread::Builder::new().name(format!("gateway-{index}")).spawn(move || {
+            WORKER.with(|w| w.set(Some(index)));
+            runtime.block_on(worker(rx, router, stop));
+        })?);
+        queues.push(tx);
+    }
+
+    let mut shutdown = pin!(shutdown);
+    let mut next = 0;
+    loop {
+        let (stream, addr) = tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait rather than spin (as axum::serve does).
+                    tracing::warn!("gateway accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        match stream.into_std() {
+            Ok(stream) => {
+                let _ = queues[next].send((stream, addr));
+                next = (next + 1) % queues.len();
+            }
+            Err(e) => tracing::warn!("gateway connection from {addr} dropped: {e}"),
+        }
+    }
+    drop(listener);
+    let _ = stop_tx.send(true);
+    drop(queues);
+    // Joining blocks: do it off the runtime.
+    let _ = tokio::task::spawn_blocking(move || threads.into_iter().for_each(|t| drop(t.join()))).await;
+    Ok(())
+}
+
+/// One worker: serves each connection it is handed until told to stop, then waits for them.
+async fn worker(mut handoffs: mpsc::UnboundedReceiver<Handoff>, router: Router, mut stop: watch::Receiver<bool>) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            handoff = handoffs.recv() => match handoff {
+                Some((stream, addr)) => {
+                    connections.spawn(connection(stream, addr, router.clone(), stop.clone()));
+                }
+                None => break,
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            _ = stopped(&mut stop) => break,
+        }
+    }
+    while connections.join_next().await.is_some() {}
+}
+
+async fn connection(stream: std::net::TcpStream, addr: SocketAddr, router: Router, mut stop: watch::Receiver<bool>) {
+    let stream = match TcpStream::from_std(stream) {
+        Ok(s) => s,
+        Err(e) => return tracing::warn!("gateway connection from {addr} dropped: {e}"),
+    };
+    // Answers go out as soon as they are written, as nginx's tcp_nodelay does.
+    let _ = stream.set_nodelay(true);
+    let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
+        req.extensions_mut().insert(ConnectInfo(addr));
+        router.clone().oneshot(req.map(Body::new))
+    });
+    let conn = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+    let mut conn = pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        // On shutdown (or when the server is dropped), finish the request in flight, then close.
+        _ = stopped(&mut stop) => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+    }
+}
+
+/// Completes when the server stops, or is dropped.
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stop| *stop).await;
+}
