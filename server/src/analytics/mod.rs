@@ -36,8 +36,10 @@ pub struct Record {
 
 /// Records waiting beyond this are dropped (and counted) rather than slow the gateway down.
 const QUEUE: usize = 100_000;
-/// Records per write; a full batch is written at once rather than at the next tick.
-const BATCH: usize = 5_000;
+/// Records per write; a full batch is written at once rather than at the next tick. Small
+/// enough that writing one (a burst of SQLite work on another thread) does not hold the cores
+/// long enough to show in the gateway's tail latency.
+const BATCH: usize = 1_000;
 
 /// The record queue. A plain buffer under a lock, drained by the writer on a timer: a channel
 /// would wake the writer task for every request, which cost the proxy a thread wake-up each.
