@@ -8,6 +8,9 @@ use app;
 
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
+    // Panic messages in the console are for debugging; the hook's formatting costs the release
+    // bundle a few KB.
+    #[cfg(debug_assertions)]
     console_error_panic_hook::set_once();
     leptos::mount::hydrate_islands();
 }
