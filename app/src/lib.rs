@@ -1,4 +1,12 @@
 //! The Portcullis dashboard, built twice: for the server (`ssr`) and for the browser (`hydrate`).
+//!
+//! Leptos islands mode: the server renders every page (router, layout, lists, details); the
+//! browser hydrates only the components marked `#[island]`: the forms, the action buttons and
+//! their dialogs, the copy buttons, the theme switch. An island gets its data as props (JSON in
+//! the page), talks to the server through server functions, and ends a change with a page load
+//! (`components::toast::{go_to, reload}`) that shows the result, its toast carried over in
+//! sessionStorage. Links are plain page loads. This keeps the router, the resources and every
+//! read-only view out of the WASM bundle.
 #![recursion_limit = "512"]
 
 pub mod api;
@@ -27,7 +35,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 // Apply the saved theme before first paint, so a dark page never flashes white.
                 <script inner_html=components::theme::THEME_BOOTSTRAP></script>
-                <HydrationScripts options/>
+                <HydrationScripts options islands=true/>
                 <MetaTags/>
             </head>
             <body>

@@ -21,3 +21,10 @@ pub fn CopyButton(
         </button>
     }
 }
+
+/// A `CopyButton` in a page the server renders: an island of its own. (Inside an island, use
+/// `CopyButton`: islands are not nested.)
+#[island]
+pub fn CopyIsland(#[prop(into)] text: String, #[prop(into)] label: String, small: bool) -> impl IntoView {
+    view! { <CopyButton text=text label=label small=small/> }
+}

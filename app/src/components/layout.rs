@@ -1,5 +1,5 @@
 use super::theme::ThemeToggle;
-use super::toast::{ToastRegion, Toasts};
+use super::toast::ToastRegion;
 use crate::api::get_profile;
 use crate::model::AppError;
 use leptos::prelude::*;
@@ -11,8 +11,6 @@ use leptos_router::components::{Outlet, Redirect, A};
 pub fn Layout() -> impl IntoView {
     let profile = Resource::new(|| (), |_| get_profile());
     provide_context(profile);
-    let toasts = Toasts::new();
-    provide_context(toasts);
     view! {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <header class="topbar">
@@ -43,7 +41,7 @@ pub fn Layout() -> impl IntoView {
         <main id="main" class="content" tabindex="-1">
             <Outlet/>
         </main>
-        <ToastRegion toasts/>
+        <ToastRegion/>
     }
 }
 

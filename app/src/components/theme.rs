@@ -7,8 +7,8 @@ pub const THEME_BOOTSTRAP: &str = "try{var t=localStorage.getItem('portcullis-th
 document.documentElement.dataset.theme=t}catch(e){}";
 
 /// Switches between the light and dark themes (CSS variables in style/main.css) and remembers
-/// the choice in the browser.
-#[component]
+/// the choice in the browser. An island: interactive on every page.
+#[island]
 pub fn ThemeToggle() -> impl IntoView {
     let dark = RwSignal::new(false);
     // The server cannot know the saved theme; read it once hydrated.

@@ -1,46 +1,74 @@
-use leptos::prelude::*;
-use std::time::Duration;
+//! Short confirmations ("Key deleted") shown for a few seconds in a live region, so screen
+//! readers announce them too.
+//!
+//! The dashboard hydrates in islands (see `lib.rs`): islands share no reactive context, and a
+//! change often ends in a new page load (a navigation, or a reload that shows the saved data).
+//! So a toast is plain DOM: `show` appends a `<p class="toast">` to the layout's `.toasts`
+//! region, and `flash` keeps the message in sessionStorage for the next page, where a small
+//! inline script shows it as soon as the region is parsed (`FLASH_SCRIPT`), before the WASM
+//! has even loaded.
 
-/// Short confirmations ("Key deleted") shown for a few seconds in a live region, so screen
-/// readers announce them too. Provided by the layout; copy the handle into event handlers.
-#[derive(Clone, Copy)]
-pub struct Toasts {
-    items: RwSignal<Vec<(u32, String)>>,
-    next: StoredValue<u32>,
-}
+use leptos::prelude::*;
+
+const FLASH_KEY: &str = "portcullis-flash";
+
+/// A handle on the toast region; copy it into event handlers.
+#[derive(Clone, Copy, Default)]
+pub struct Toasts;
 
 impl Toasts {
-    pub fn new() -> Self {
-        Self { items: RwSignal::new(Vec::new()), next: StoredValue::new(0) }
-    }
-
+    /// Shows `message` on this page for five seconds.
     pub fn show(&self, message: impl Into<String>) {
-        let id = self.next.get_value();
-        self.next.set_value(id + 1);
-        self.items.update(|v| v.push((id, message.into())));
-        let items = self.items;
-        set_timeout(move || items.update(|v| v.retain(|(i, _)| *i != id)), Duration::from_secs(5));
+        show_toast(&message.into());
+    }
+
+    /// Shows `message` on the next page this tab loads (after a navigation or a reload).
+    pub fn flash(&self, message: impl Into<String>) {
+        if let Ok(Some(storage)) = window().session_storage() {
+            let _ = storage.set_item(FLASH_KEY, &message.into());
+        }
     }
 }
 
-impl Default for Toasts {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// The toasts of the layout, or a detached set when there is no layout (tests).
+/// The toasts of the page.
 pub fn use_toasts() -> Toasts {
-    use_context::<Toasts>().unwrap_or_default()
+    Toasts
 }
 
+/// Shows, in the region just before it, the toast a previous page left with `Toasts::flash`,
+/// once. The same markup and timing as `show_toast`.
+const FLASH_SCRIPT: &str = "try{var m=sessionStorage.getItem('portcullis-flash');if(m){\
+sessionStorage.removeItem('portcullis-flash');var p=document.createElement('p');p.className='toast';\
+p.textContent=m;document.currentScript.previousElementSibling.append(p);\
+setTimeout(function(){p.remove()},5000)}}catch(e){}";
+
+fn show_toast(message: &str) {
+    let document = document();
+    let (Some(region), Ok(toast)) = (document.query_selector(".toasts").ok().flatten(), document.create_element("p"))
+    else {
+        return;
+    };
+    toast.set_class_name("toast");
+    toast.set_text_content(Some(message));
+    let _ = region.append_child(&toast);
+    set_timeout(move || toast.remove(), std::time::Duration::from_secs(5));
+}
+
+/// Where the toasts appear: rendered by the server, filled in the browser.
 #[component]
-pub fn ToastRegion(toasts: Toasts) -> impl IntoView {
+pub fn ToastRegion() -> impl IntoView {
     view! {
-        <div class="toasts" role="status" aria-live="polite">
-            <For each=move || toasts.items.get() key=|(id, _)| *id let:item>
-                <p class="toast">{item.1}</p>
-            </For>
-        </div>
+        <div class="toasts" role="status" aria-live="polite"></div>
+        <script inner_html=FLASH_SCRIPT></script>
     }
+}
+
+/// Loads `url` as a new page (there is no client-side router in islands mode).
+pub fn go_to(url: &str) {
+    let _ = window().location().set_href(url);
+}
+
+/// Loads this page again, so that it shows what was just saved.
+pub fn reload() {
+    let _ = window().location().reload();
 }

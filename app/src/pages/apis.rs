@@ -3,14 +3,14 @@
 use crate::api::{delete_api, get_api, list_apis, save_api};
 use crate::components::dialog::Modal;
 use crate::components::fields::{CheckField, TextField};
-use crate::components::toast::use_toasts;
+use crate::components::toast::{go_to, reload, use_toasts};
 use crate::components::widgets::{use_hydrated, ErrorSummary, Errors, FieldMessage, LoadError, Loading};
 use crate::model::forms::VERSION_LOCATIONS;
 use crate::model::{format, validate_api_form, ApiDetail, ApiForm, ApiSummary, AuthMode};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos_router::hooks::use_params_map;
 
 #[component]
 pub fn ApisPage() -> impl IntoView {
@@ -86,16 +86,16 @@ pub fn NewApiPage() -> impl IntoView {
 pub fn ApiPage() -> impl IntoView {
     let params = use_params_map();
     let id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
-    let version = RwSignal::new(0u32);
-    let detail = Resource::new(move || (id.get(), version.get()), |(id, _)| get_api(id));
+    let detail = Resource::new(move || id.get(), get_api);
     view! {
         <nav class="crumbs" aria-label="Breadcrumb"><a href="/apis">"APIs"</a> " / " <span aria-current="page">"API"</span></nav>
         <Transition fallback=|| view! { <Loading label="Loading the API…"/> }>
             {move || Suspend::new(async move {
                 match detail.await {
                     Ok(d) => view! {
+                        <Title text=format!("{} · APIs · Portcullis", d.form.name)/>
                         <ApiHead detail=d.clone()/>
-                        <ApiEditor existing=d on_saved=Callback::new(move |_| version.update(|v| *v += 1))/>
+                        <ApiEditor existing=d/>
                     }.into_any(),
                     Err(e) => view! { <h1>"API"</h1> <LoadError error=e/> }.into_any(),
                 }
@@ -104,7 +104,8 @@ pub fn ApiPage() -> impl IntoView {
     }
 }
 
-#[component]
+/// The API's name and the Delete action. An island.
+#[island]
 fn ApiHead(detail: ApiDetail) -> impl IntoView {
     let confirm = RwSignal::new(false);
     let hydrated = use_hydrated();
@@ -114,7 +115,6 @@ fn ApiHead(detail: ApiDetail) -> impl IntoView {
         n => format!("{} {} access to it.", format::count(n, "key"), if n == 1 { "grants" } else { "grant" }),
     };
     view! {
-        <Title text=format!("{name} · APIs · Portcullis")/>
         <div class="page-head" data-hydrated=move || hydrated.get().to_string()>
             <h1>{name.clone()}</h1>
             <div class="actions">
@@ -132,19 +132,18 @@ fn ApiHead(detail: ApiDetail) -> impl IntoView {
 fn DeleteApiDialog(detail: ApiDetail, close: Callback<()>) -> impl IntoView {
     let pending = RwSignal::new(false);
     let failure = RwSignal::new(None::<String>);
-    let navigate = use_navigate();
     let toasts = use_toasts();
     let name = detail.form.name.clone();
     let in_use = detail.key_count > 0;
     let (api_id, n) = (detail.api_id.clone(), name.clone());
     let delete = move |_| {
-        let (id, name, navigate) = (api_id.clone(), n.clone(), navigate.clone());
+        let (id, name) = (api_id.clone(), n.clone());
         pending.set(true);
         spawn_local(async move {
             match delete_api(id).await {
                 Ok(()) => {
-                    toasts.show(format!("API “{name}” deleted."));
-                    navigate("/apis", Default::default());
+                    toasts.flash(format!("API “{name}” deleted."));
+                    go_to("/apis");
                 }
                 Err(e) => {
                     pending.set(false);
@@ -180,8 +179,10 @@ fn DeleteApiDialog(detail: ApiDetail, close: Callback<()>) -> impl IntoView {
     }
 }
 
-#[component]
-fn ApiEditor(#[prop(optional)] existing: Option<ApiDetail>, #[prop(optional, into)] on_saved: Option<Callback<()>>) -> impl IntoView {
+/// The form of a new API, or of the API being edited. An island; after an update the page loads
+/// again.
+#[island]
+fn ApiEditor(#[prop(optional)] existing: Option<ApiDetail>) -> impl IntoView {
     let id = StoredValue::new(existing.as_ref().map(|d| d.api_id.clone()));
     let f = existing.map(|d| d.form).unwrap_or_default();
     let name = RwSignal::new(f.name);
@@ -199,7 +200,6 @@ fn ApiEditor(#[prop(optional)] existing: Option<ApiDetail>, #[prop(optional, int
     let hydrated = use_hydrated();
     let pending = RwSignal::new(false);
     let toasts = use_toasts();
-    let navigate = use_navigate();
     let editing = id.with_value(Option::is_some);
 
     let add_version = move || {
@@ -234,7 +234,6 @@ fn ApiEditor(#[prop(optional)] existing: Option<ApiDetail>, #[prop(optional, int
         }
         errors.clear();
         pending.set(true);
-        let navigate = navigate.clone();
         let current = id.get_value();
         spawn_local(async move {
             let result = save_api(current.clone(), form).await;
@@ -242,14 +241,12 @@ fn ApiEditor(#[prop(optional)] existing: Option<ApiDetail>, #[prop(optional, int
             match result {
                 Ok(saved) => match current {
                     Some(_) => {
-                        toasts.show("API saved.");
-                        if let Some(cb) = on_saved {
-                            cb.run(());
-                        }
+                        toasts.flash("API saved.");
+                        reload();
                     }
                     None => {
-                        toasts.show("API registered.");
-                        navigate(&format!("/apis/{saved}"), Default::default());
+                        toasts.flash("API registered.");
+                        go_to(&format!("/apis/{saved}"));
                     }
                 },
                 Err(e) => errors.show_server(e),

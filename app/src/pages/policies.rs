@@ -4,13 +4,13 @@ use crate::api::{delete_policy, get_form_options, get_policy, list_policies, sav
 use crate::components::access_rights::{AccessRightsEditor, RightsState};
 use crate::components::dialog::Modal;
 use crate::components::fields::{CheckField, LimitsState, MetaFields, MetaState, QuotaFields, RateFields, TagInput, TextField};
-use crate::components::toast::use_toasts;
+use crate::components::toast::{go_to, reload, use_toasts};
 use crate::components::widgets::{use_hydrated, ErrorSummary, Errors, LoadError, Loading};
 use crate::model::{format, validate_policy_form, ApiChoice, PolicyDetail, PolicyForm, PolicyPartitions, PolicySummary};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos_router::hooks::use_params_map;
 
 #[component]
 pub fn PoliciesPage() -> impl IntoView {
@@ -117,8 +117,7 @@ pub fn NewPolicyPage() -> impl IntoView {
 pub fn PolicyPage() -> impl IntoView {
     let params = use_params_map();
     let id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
-    let version = RwSignal::new(0u32);
-    let detail = Resource::new(move || (id.get(), version.get()), |(id, _)| get_policy(id));
+    let detail = Resource::new(move || id.get(), get_policy);
     let options = Resource::new(|| (), |_| get_form_options());
     view! {
         <nav class="crumbs" aria-label="Breadcrumb"><a href="/policies">"Policies"</a> " / " <span aria-current="page">"Policy"</span></nav>
@@ -126,8 +125,9 @@ pub fn PolicyPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match (detail.await, options.await) {
                     (Ok(d), Ok(o)) => view! {
-                        <PolicyHead detail=d.clone()/>
-                        <PolicyEditor apis=o.apis existing=d on_saved=Callback::new(move |_| version.update(|v| *v += 1))/>
+                        <Title text=format!("{} · Policies · Portcullis", d.form.name)/>
+                        <PolicyHead id=d.id.clone() name=d.form.name.clone() key_count=d.key_count/>
+                        <PolicyEditor apis=o.apis existing=d/>
                     }.into_any(),
                     (Err(e), _) | (_, Err(e)) => view! { <h1>"Policy"</h1> <LoadError error=e/> }.into_any(),
                 }
@@ -136,26 +136,25 @@ pub fn PolicyPage() -> impl IntoView {
     }
 }
 
-#[component]
-fn PolicyHead(detail: PolicyDetail) -> impl IntoView {
+/// The policy's name and the Delete action. An island.
+#[island]
+fn PolicyHead(id: String, name: String, key_count: i64) -> impl IntoView {
     let confirm = RwSignal::new(false);
     let hydrated = use_hydrated();
-    let name = detail.form.name.clone();
-    let uses = match detail.key_count {
+    let uses = match key_count {
         0 => "No key applies this policy.".to_owned(),
         n => format!("{} {} this policy.", format::count(n, "key"), if n == 1 { "applies" } else { "apply" }),
     };
     view! {
-        <Title text=format!("{name} · Policies · Portcullis")/>
         <div class="page-head" data-hydrated=move || hydrated.get().to_string()>
             <h1>{name.clone()}</h1>
             <div class="actions">
                 <button type="button" class="button danger" id="delete-policy" on:click=move |_| confirm.set(true)>"Delete"</button>
             </div>
         </div>
-        <p class="muted">"Id " <code>{detail.id.clone()}</code> ". " {uses}</p>
+        <p class="muted">"Id " <code>{id.clone()}</code> ". " {uses}</p>
         <Show when=move || confirm.get()>
-            <DeletePolicyDialog id=detail.id.clone() name=name.clone() key_count=detail.key_count
+            <DeletePolicyDialog id=id.clone() name=name.clone() key_count=key_count
                 close=Callback::new(move |_| confirm.set(false))/>
         </Show>
     }
@@ -165,17 +164,16 @@ fn PolicyHead(detail: PolicyDetail) -> impl IntoView {
 fn DeletePolicyDialog(id: String, name: String, key_count: i64, close: Callback<()>) -> impl IntoView {
     let pending = RwSignal::new(false);
     let failure = RwSignal::new(None::<String>);
-    let navigate = use_navigate();
     let toasts = use_toasts();
     let n = name.clone();
     let delete = move |_| {
-        let (id, name, navigate) = (id.clone(), n.clone(), navigate.clone());
+        let (id, name) = (id.clone(), n.clone());
         pending.set(true);
         spawn_local(async move {
             match delete_policy(id).await {
                 Ok(count) => {
-                    toasts.show(format!("Policy “{name}” deleted; {} named it.", format::count(count, "key")));
-                    navigate("/policies", Default::default());
+                    toasts.flash(format!("Policy “{name}” deleted; {} named it.", format::count(count, "key")));
+                    go_to("/policies");
                 }
                 Err(e) => {
                     pending.set(false);
@@ -220,12 +218,10 @@ fn PartitionBox(value: RwSignal<PolicyPartitions>, id: &'static str, label: &'st
     }
 }
 
-#[component]
-fn PolicyEditor(
-    apis: Vec<ApiChoice>,
-    #[prop(optional)] existing: Option<PolicyDetail>,
-    #[prop(optional, into)] on_saved: Option<Callback<()>>,
-) -> impl IntoView {
+/// The form of a new policy, or of the policy being edited. An island; after an update the page
+/// loads again.
+#[island]
+fn PolicyEditor(apis: Vec<ApiChoice>, #[prop(optional)] existing: Option<PolicyDetail>) -> impl IntoView {
     let id = StoredValue::new(existing.as_ref().map(|d| d.id.clone()));
     let f = existing.map(|d| d.form).unwrap_or_default();
     let name = RwSignal::new(f.name);
@@ -239,7 +235,6 @@ fn PolicyEditor(
     let hydrated = use_hydrated();
     let pending = RwSignal::new(false);
     let toasts = use_toasts();
-    let navigate = use_navigate();
     let editing = id.with_value(Option::is_some);
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -260,7 +255,6 @@ fn PolicyEditor(
         }
         errors.clear();
         pending.set(true);
-        let navigate = navigate.clone();
         let current = id.get_value();
         spawn_local(async move {
             let result = save_policy(current.clone(), form).await;
@@ -268,14 +262,12 @@ fn PolicyEditor(
             match result {
                 Ok(saved) => match current {
                     Some(_) => {
-                        toasts.show("Policy saved. Keys that apply it use the new settings at once.");
-                        if let Some(cb) = on_saved {
-                            cb.run(());
-                        }
+                        toasts.flash("Policy saved. Keys that apply it use the new settings at once.");
+                        reload();
                     }
                     None => {
-                        toasts.show("Policy created.");
-                        navigate(&format!("/policies/{saved}"), Default::default());
+                        toasts.flash("Policy created.");
+                        go_to(&format!("/policies/{saved}"));
                     }
                 },
                 Err(e) => errors.show_server(e),

@@ -7,9 +7,6 @@ use leptos_meta::Title;
 #[component]
 pub fn ProfilePage() -> impl IntoView {
     let profile = expect_context::<ProfileResource>();
-    let regenerate = ServerAction::<RegenerateCredential>::new();
-    let new_credential = Signal::derive(move || regenerate.value().get().and_then(Result::ok).unwrap_or_default());
-    let failure = move || regenerate.value().get().and_then(Result::err).map(|e| e.to_string());
 
     view! {
         <Title text="Profile · Portcullis"/>
@@ -33,6 +30,20 @@ pub fn ProfilePage() -> impl IntoView {
                 })
             })}
         </Suspense>
+        <NewCredential/>
+    }
+}
+
+/// Regenerating the REST API credential, and showing the new one once. An island.
+#[island]
+fn NewCredential() -> impl IntoView {
+    let regenerate = ServerAction::<RegenerateCredential>::new();
+    let new_credential = Signal::derive(move || regenerate.value().get().and_then(Result::ok).unwrap_or_default());
+    let failure = move || regenerate.value().get().and_then(Result::err).map(|e| e.to_string());
+    // The page is a full page load now (no client-side router): the button stays disabled until
+    // the island responds, so that an early click is not lost.
+    let hydrated = crate::components::widgets::use_hydrated();
+    view! {
         <section class="card">
             <h2>"New credential"</h2>
             <p>"Regenerating replaces your credential at once: scripts using the old one stop working."</p>
@@ -44,7 +55,7 @@ pub fn ProfilePage() -> impl IntoView {
                 regenerate.dispatch(RegenerateCredential {});
             }>
                 <button type="submit" class="button primary" id="regenerate"
-                    disabled=move || regenerate.pending().get()>
+                    disabled=move || !hydrated.get() || regenerate.pending().get()>
                     {move || if regenerate.pending().get() { "Regenerating…" } else { "Regenerate credential" }}
                 </button>
             </form>

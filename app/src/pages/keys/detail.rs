@@ -2,25 +2,23 @@
 
 use super::form::KeyEditor;
 use crate::api::{delete_key, get_form_options, get_key, get_key_usage, set_key_active};
-use crate::components::copy_button::CopyButton;
+use crate::components::copy_button::CopyIsland;
 use crate::components::dialog::Modal;
-use crate::components::toast::use_toasts;
+use crate::components::toast::{go_to, reload, use_toasts};
 use crate::components::usage_chart::UsageChart;
 use crate::components::widgets::{use_hydrated, LoadError, Loading, QuotaBar, StatusBadge};
 use crate::model::{format, KeyDetail, KeyStatus, UsageWindow};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 #[component]
 pub fn KeyPage() -> impl IntoView {
     let params = use_params_map();
     let hash = Memo::new(move |_| params.read().get("hash").unwrap_or_default());
-    let version = RwSignal::new(0u32);
-    let detail = Resource::new(move || (hash.get(), version.get()), |(h, _)| get_key(h));
+    let detail = Resource::new(move || hash.get(), get_key);
     let options = Resource::new(|| (), |_| get_form_options());
-    let reload = Callback::new(move |_| version.update(|v| *v += 1));
 
     view! {
         <Title text="Key · Portcullis"/>
@@ -30,11 +28,12 @@ pub fn KeyPage() -> impl IntoView {
                 let (detail, options) = (detail.await, options.await);
                 match (detail, options) {
                     (Ok(d), Ok(o)) => view! {
-                        <KeyHeader detail=d.clone() reload=reload/>
+                        <Title text=format!("{} · Keys · Portcullis", d.summary.title())/>
+                        <KeyHeader hash=d.summary.key_hash.to_string() title=d.summary.title() status=d.summary.status/>
                         <KeyFacts detail=d.clone()/>
                         <UsageSection hash=hash/>
                         <h2 class="section-title" id="settings">"Settings"</h2>
-                        <KeyEditor options=o existing=d on_saved=reload/>
+                        <KeyEditor options=o existing=d/>
                     }.into_any(),
                     (Err(e), _) | (_, Err(e)) => view! { <h1>"Key"</h1> <LoadError error=e/> }.into_any(),
                 }
@@ -43,12 +42,11 @@ pub fn KeyPage() -> impl IntoView {
     }
 }
 
-#[component]
-fn KeyHeader(detail: KeyDetail, reload: Callback<()>) -> impl IntoView {
-    let s = &detail.summary;
-    let title = s.title();
-    let hash = s.key_hash.to_string();
-    let active = s.status != KeyStatus::Inactive;
+/// The key's name and status, and the actions on it. An island; after a change the page
+/// loads again, to show the key as it is now.
+#[island]
+fn KeyHeader(hash: String, title: String, status: KeyStatus) -> impl IntoView {
+    let active = status != KeyStatus::Inactive;
     let toasts = use_toasts();
     let pending = RwSignal::new(false);
     let failure = RwSignal::new(None::<String>);
@@ -63,22 +61,20 @@ fn KeyHeader(detail: KeyDetail, reload: Callback<()>) -> impl IntoView {
             pending.set(false);
             match result {
                 Ok(()) => {
-                    failure.set(None);
-                    toasts.show(if active {
+                    toasts.flash(if active {
                         "Key deactivated: the gateway refuses it from now on."
                     } else {
                         "Key activated."
                     });
-                    reload.run(());
+                    reload();
                 }
                 Err(e) => failure.set(Some(e.to_string())),
             }
         });
     };
     view! {
-        <Title text=format!("{title} · Keys · Portcullis")/>
         <div class="page-head" data-hydrated=move || hydrated.get().to_string()>
-            <h1>{title.clone()} " " <StatusBadge status=s.status/></h1>
+            <h1>{title.clone()} " " <StatusBadge status=status/></h1>
             <div class="actions">
                 <button type="button" class="button secondary" id="toggle-active" disabled=move || pending.get() on:click=toggle>
                     {if active { "Deactivate" } else { "Activate" }}
@@ -97,19 +93,17 @@ fn KeyHeader(detail: KeyDetail, reload: Callback<()>) -> impl IntoView {
 fn DeleteKeyDialog(hash: String, title: String, close: Callback<()>) -> impl IntoView {
     let pending = RwSignal::new(false);
     let failure = RwSignal::new(None::<String>);
-    let navigate = use_navigate();
     let toasts = use_toasts();
     let name = title.clone();
     let delete = move |_| {
         let hash = hash.clone();
         let name = name.clone();
-        let navigate = navigate.clone();
         pending.set(true);
         spawn_local(async move {
             match delete_key(hash).await {
                 Ok(()) => {
-                    toasts.show(format!("Key “{name}” deleted."));
-                    navigate("/keys", Default::default());
+                    toasts.flash(format!("Key “{name}” deleted."));
+                    go_to("/keys");
                 }
                 Err(e) => {
                     pending.set(false);
@@ -180,7 +174,7 @@ fn KeyFacts(detail: KeyDetail) -> impl IntoView {
             <h2 id="facts-title" class="visually-hidden">"About this key"</h2>
             <dl class="facts">
                 <dt>"Key hash"</dt>
-                <dd class="hash-line"><code id="key-hash">{hash.clone()}</code><CopyButton text=hash label="Copy the key hash" small=true/></dd>
+                <dd class="hash-line"><code id="key-hash">{hash.clone()}</code><CopyIsland text=hash label="Copy the key hash" small=true/></dd>
                 <dt>"Authentication"</dt><dd>{auth}</dd>
                 <dt>"Created"</dt><dd>{format::utc(detail.created_at)}</dd>
                 <dt>"Last changed"</dt><dd>{format::utc(detail.updated_at)}</dd>

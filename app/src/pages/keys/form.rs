@@ -5,7 +5,7 @@ use crate::components::access_rights::{AccessRightsEditor, RightsState};
 use crate::components::copy_button::CopyButton;
 use crate::components::dialog::Modal;
 use crate::components::fields::{CheckField, LimitsState, LockNote, MetaFields, MetaState, QuotaFields, RateFields, TagInput, TextField};
-use crate::components::toast::use_toasts;
+use crate::components::toast::{go_to, reload, use_toasts};
 use crate::components::widgets::{use_hydrated, local_datetime_to_unix, now_unix, ErrorSummary, Errors, FieldMessage};
 use crate::model::forms::EXPIRY_PRESETS;
 use crate::model::{
@@ -13,7 +13,6 @@ use crate::model::{
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::hooks::use_navigate;
 
 /// The form while it is edited.
 #[derive(Clone, Copy)]
@@ -127,15 +126,14 @@ fn governs_text(p: &PolicyChoice) -> String {
     format!("Decides the key's {list}")
 }
 
-#[component]
+/// The form of a new key, or of the key being edited. An island: its props come from the
+/// server as JSON. After an update the page loads again, to show the key as it is now.
+#[island]
 pub fn KeyEditor(
     options: FormOptions,
     /// The key being edited; none when creating one.
     #[prop(optional)]
     existing: Option<KeyDetail>,
-    /// Called after an update was saved.
-    #[prop(optional, into)]
-    on_saved: Option<Callback<()>>,
 ) -> impl IntoView {
     let is_basic_key = existing.as_ref().is_some_and(|d| d.summary.basic_username.is_some());
     let key_hash = StoredValue::new(existing.as_ref().map(|d| d.summary.key_hash.to_string()));
@@ -228,10 +226,8 @@ pub fn KeyEditor(
                 pending.set(false);
                 match result {
                     Ok(()) => {
-                        toasts.show(if suppress_reset { "Key updated; its quota usage was kept." } else { "Key updated." });
-                        if let Some(cb) = on_saved {
-                            cb.run(());
-                        }
+                        toasts.flash(if suppress_reset { "Key updated; its quota usage was kept." } else { "Key updated." });
+                        reload();
                     }
                     Err(e) => errors.show_server(e),
                 }
@@ -452,11 +448,10 @@ fn PolicyPicker(policies: Vec<PolicyChoice>, chosen: RwSignal<Vec<String>>, erro
 /// Shows a new key, once, with copy buttons.
 #[component]
 fn CreatedDialog(key: CreatedKey) -> impl IntoView {
-    let navigate = use_navigate();
     let toasts = use_toasts();
     let done = Callback::new(move |_| {
-        toasts.show("Key created.");
-        navigate("/keys", Default::default());
+        toasts.flash("Key created.");
+        go_to("/keys");
     });
     let value = key.key.clone();
     view! {

@@ -3,13 +3,14 @@
 //! be bookmarked, without JavaScript.
 
 use crate::api::{list_keys, lookup_key};
-use crate::components::copy_button::CopyButton;
+use crate::components::copy_button::CopyIsland;
+use crate::components::toast::go_to;
 use crate::components::widgets::{use_hydrated, Errors, FieldMessage, LoadError, Loading, QuotaBar, StatusBadge};
 use crate::model::{format, short_hash, KeyListQuery, KeyPage, KeySort, KeySummary, StatusFilter};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::hooks::use_query_map;
 
 /// The list's query, read from the URL.
 pub fn use_list_query() -> Memo<KeyListQuery> {
@@ -29,22 +30,6 @@ pub fn use_list_query() -> Memo<KeyListQuery> {
 pub fn KeysPage() -> impl IntoView {
     let query = use_list_query();
     let keys = Resource::new(move || query.get(), list_keys);
-    let navigate = use_navigate();
-    let go = move |q: KeyListQuery| navigate(&q.href(), Default::default());
-    let go_sorted = go.clone();
-    let sort_changed = move |ev: leptos::ev::Event| {
-        go_sorted(KeyListQuery { sort: KeySort::from_slug(&event_target_value(&ev)), page: 1, ..query.get_untracked() });
-    };
-    // A plain GET form (it works without JavaScript); once hydrated, a search navigates in the
-    // page. Not leptos_router's <Form>: that one reads any form generically, and costs the WASM
-    // bundle ~8 KB for what these three lines do.
-    let search = NodeRef::<leptos::html::Input>::new();
-    let searched = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let q = search.get_untracked().map(|input| input.value()).unwrap_or_default();
-        go(KeyListQuery { q, page: 1, ..query.get_untracked() });
-    };
-
     view! {
         <Title text="Keys · Portcullis"/>
         <div class="page-head">
@@ -52,16 +37,18 @@ pub fn KeysPage() -> impl IntoView {
             <a class="button primary" href="/keys/new" id="create-key">"Create key"</a>
         </div>
         <section class="card toolbar" aria-label="Find keys">
-            <form method="get" action="/keys" on:submit=searched>
+            // A plain GET form: searching and sorting load the list's URL, with or without
+            // JavaScript (a change of sort submits the form).
+            <form method="get" action="/keys">
                 <div class="row inline search-row">
                     <div class="field grow">
                         <label for="key-search">"Search"</label>
-                        <input type="search" id="key-search" name="q" node_ref=search value=move || query.get().q
+                        <input type="search" id="key-search" name="q" value=move || query.get().q
                             placeholder="Alias, key hash, tag, policy or API" autocomplete="off"/>
                     </div>
                     <div class="field">
                         <label for="key-sort">"Sort"</label>
-                        <select id="key-sort" name="sort" on:change=sort_changed>
+                        <select id="key-sort" name="sort" onchange="this.form.submit()">
                             {KeySort::ALL.into_iter().map(|s| view! {
                                 <option value=s.slug() selected=move || query.get().sort == s>{s.label()}</option>
                             }).collect_view()}
@@ -191,7 +178,7 @@ fn KeyRow(key: KeySummary, now: i64) -> impl IntoView {
                     {kind.map(|k| view! { <span class="tag-pill">{k}</span> })}
                     <div class="hash-line">
                         <code title=hash.clone()>{short}"…"</code>
-                        <CopyButton text=hash label=copy_label small=true/>
+                        <CopyIsland text=hash label=copy_label small=true/>
                     </div>
                 </div>
             </td>
@@ -204,14 +191,13 @@ fn KeyRow(key: KeySummary, now: i64) -> impl IntoView {
     }
 }
 
-/// Finds a key by its exact value (or a basic-auth username) and opens it.
-#[component]
+/// Finds a key by its exact value (or a basic-auth username) and opens it. An island.
+#[island]
 fn LookupForm() -> impl IntoView {
     let value = RwSignal::new(String::new());
     let errors = Errors::new();
     let pending = RwSignal::new(false);
     let hydrated = use_hydrated();
-    let navigate = use_navigate();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let key = value.get_untracked();
@@ -221,14 +207,13 @@ fn LookupForm() -> impl IntoView {
         }
         errors.clear();
         pending.set(true);
-        let navigate = navigate.clone();
         spawn_local(async move {
             let result = lookup_key(key).await;
             pending.set(false);
             match result {
                 Ok(hash) => {
                     value.set(String::new());
-                    navigate(&format!("/keys/{hash}"), Default::default());
+                    go_to(&format!("/keys/{hash}"));
                 }
                 Err(e) => errors.show_server(e),
             }
