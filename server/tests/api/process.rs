@@ -1,5 +1,5 @@
-//! Tests that need whole processes: the real binary killed with SIGKILL under load, and a real
-//! nginx doing forward-auth against the gateway.
+//! Tests that need whole processes: the real binary killed with SIGKILL under load or stopped
+//! with SIGTERM mid-request, and a real nginx doing forward-auth against the gateway.
 
 use crate::helpers::*;
 use reqwest::StatusCode;
@@ -113,6 +113,73 @@ async fn quota_survives_a_crash_within_one_flush_interval() {
     assert!(used <= passed as i64 + CLIENTS as i64, "never more than was counted (plus requests in flight)");
     assert!(passed as i64 - used <= bound, "lost {} > one flush interval ({bound})", passed as i64 - used);
     let mut srv2 = srv2;
+    let _ = srv2.child.kill();
+    let _ = srv2.child.wait();
+    let _ = std::fs::remove_dir_all(data);
+}
+
+/// SIGTERM while a proxied request waits on a slow upstream: that request still gets its answer,
+/// new connections are refused, the process exits cleanly, and after a restart every request
+/// made before the stop is counted, in the quota and in the analytics (a graceful stop writes
+/// everything; only a crash may lose the last write-back interval).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_graceful_stop_finishes_requests_in_flight_and_keeps_their_counts() {
+    let data = std::env::temp_dir().join(format!("portcullis-stop-{}", server::secrets::random_hex(4)));
+    let (port, gw_port) = (free_port(), free_port());
+    let client = reqwest::Client::new();
+    let up = spawn_upstream().await;
+    let mut srv = start_server(&data, port, gw_port);
+    wait_ready(&client, &srv.base).await;
+
+    let admin = |path: &str, body: serde_json::Value| {
+        client.post(format!("{}{path}", srv.base)).header("Admin-Auth", ADMIN_SECRET).json(&body).send()
+    };
+    let org = admin("/admin/organisations", json!({ "owner_name": "Stop" })).await.unwrap().json::<serde_json::Value>().await.unwrap()["Meta"]
+        .as_str().unwrap().to_owned();
+    let cred = admin("/admin/users", json!({ "email_address": "stop@example.org", "org_id": org })).await.unwrap()
+        .json::<serde_json::Value>().await.unwrap()["Message"].as_str().unwrap().to_owned();
+    let api_body = json!({ "name": "S", "proxy": { "listen_path": "/s/", "target_url": up, "strip_listen_path": true } });
+    let api = client.post(format!("{}/api/apis", srv.base)).header("Authorization", &cred).json(&api_body).send().await.unwrap()
+        .json::<serde_json::Value>().await.unwrap()["ID"].as_str().unwrap().to_owned();
+    let key_body = json!({ "quota_max": 1000, "quota_renewal_rate": 3600, "access_rights": { api.clone(): { "versions": [] } } });
+    let created = client.post(format!("{}/api/keys", srv.base)).header("Authorization", &cred).json(&key_body).send().await.unwrap()
+        .json::<serde_json::Value>().await.unwrap();
+    let (key, hash) = (created["key_id"].as_str().unwrap().to_owned(), created["key_hash"].as_str().unwrap().to_owned());
+
+    const QUICK: i64 = 20;
+    for _ in 0..QUICK {
+        let r = client.get(format!("{}/s/quick", srv.gateway)).header("Authorization", &key).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    // The upstream answers /slow after 3 s: stop the server while it waits.
+    let slow = tokio::spawn(client.get(format!("{}/s/slow", srv.gateway)).header("Authorization", &key).send());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let term = Command::new("kill").args(["-TERM", &srv.child.id().to_string()]).status().unwrap();
+    assert!(term.success());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let fresh = reqwest::Client::new();
+    assert!(
+        fresh.get(format!("{}/s/late", srv.gateway)).header("Authorization", &key).send().await.is_err(),
+        "a stopping gateway takes no new connections"
+    );
+    let answer = slow.await.unwrap().expect("the request in flight is answered");
+    assert_eq!(answer.status(), StatusCode::OK);
+    assert_eq!(answer.json::<serde_json::Value>().await.unwrap()["path"], "/slow");
+    let exit = srv.child.wait().unwrap();
+    assert!(exit.success(), "a graceful stop exits cleanly: {exit}");
+
+    let mut srv2 = start_server(&data, port, gw_port);
+    wait_ready(&client, &srv2.base).await;
+    let read = client.get(format!("{}/api/keys/{key}", srv2.base)).header("Authorization", &cred).send().await.unwrap()
+        .json::<serde_json::Value>().await.unwrap();
+    assert_eq!(read["data"]["quota_remaining"], 1000 - QUICK - 1, "every request before the stop is counted");
+    let today = time::OffsetDateTime::now_utc();
+    let tomorrow = today + time::Duration::days(1);
+    let path = format!("/api/activity/keys/{hash}/{}/{}/{}/{}/{}/{}", today.day(), u8::from(today.month()), today.year(),
+                       tomorrow.day(), u8::from(tomorrow.month()), tomorrow.year());
+    let activity = client.get(format!("{}{path}", srv2.base)).header("Authorization", &cred).send().await.unwrap()
+        .json::<serde_json::Value>().await.unwrap();
+    assert_eq!(activity["data"][0]["hits"], QUICK + 1, "every request before the stop is recorded: {activity}");
     let _ = srv2.child.kill();
     let _ = srv2.child.wait();
     let _ = std::fs::remove_dir_all(data);
