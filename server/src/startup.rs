@@ -76,7 +76,6 @@ pub struct Application {
     gateway: TcpListener,
     router: Router,
     gateway_router: Router,
-    gateway_threads: usize,
     pub state: AppState,
 }
 
@@ -157,7 +156,7 @@ impl Application {
             .merge(web::router(&state))
             .with_state(state.clone());
         let gateway_router = gw.router();
-        Ok(Self { api, gateway, router, gateway_router, gateway_threads, state })
+        Ok(Self { api, gateway, router, gateway_router, state })
     }
 
     pub fn api_addr(&self) -> SocketAddr {
@@ -177,7 +176,7 @@ impl Application {
         };
         let api = axum::serve(self.api, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(wait(rx.clone()));
-        let gateway = crate::gateway::listener::serve(self.gateway, self.gateway_router, self.gateway_threads, wait(rx));
+        let gateway = crate::gateway::listener::serve(self.gateway, self.gateway_router, self.state.gateway.workers(), wait(rx));
         tokio::spawn(async move {
             shutdown.await;
             let _ = tx.send(true);

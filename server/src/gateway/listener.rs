@@ -1,6 +1,6 @@
 //! The gateway's listener: one single-threaded tokio runtime per worker thread, each serving
 //! the connections handed to it, as nginx's worker processes do. A request, the upstream
-//! connection it is forwarded on (each worker has its own pool, see `Proxy::for_worker`) and
+//! connection it is forwarded on (each worker has its own pool, see `Gateway::proxy`) and
 //! the answer stay on one thread: no cross-thread wake-ups and no work stealing on the hot
 //! path. On the shared multi-threaded runtime, the hyper connection task of a pooled upstream
 //! connection and the request waiting for it often ran on different threads (bench/gateway.sh).
@@ -38,10 +38,11 @@ type Handoff = (std::net::TcpStream, SocketAddr);
 /// Serves `router` on `listener` with `workers` threads until `shutdown` completes, then lets
 /// the requests in flight finish. Dropping the returned future stops the workers too.
 pub async fn serve(listener: TcpListener, router: Router, workers: usize, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+    let workers = workers.max(1);
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut queues = Vec::with_capacity(workers);
     let mut threads = Vec::with_capacity(workers);
-    for index in 0..workers.max(1) {
+    for index in 0..workers {
         let (tx, rx) = mpsc::unbounded_channel::<Handoff>();
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         let (router, stop) = (router.clone(), stop_rx.clone());

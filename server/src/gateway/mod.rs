@@ -39,6 +39,8 @@ use std::time::{Duration, Instant};
 
 /// Where forward-auth requests arrive (Envoy appends the original path to it).
 pub const FORWARD_AUTH_PATH: &str = "/_portcullis/auth";
+/// The API a forward-auth answer is for (a header name made once, not parsed per request).
+const X_PORTCULLIS_API: HeaderName = HeaderName::from_static("x-portcullis-api");
 /// Largest body kept in analytics when a key asks for detailed recording.
 const DETAILED_BODY_LIMIT: usize = 1024 * 1024;
 
@@ -117,6 +119,11 @@ impl Gateway {
             .route(&format!("{FORWARD_AUTH_PATH}/{{*rest}}"), any(forward_auth))
             .fallback(proxy_request)
             .with_state(self)
+    }
+
+    /// How many worker threads the gateway is served by.
+    pub fn workers(&self) -> usize {
+        self.proxies.len() - 1
     }
 
     /// The upstream pool of the worker thread this runs on.
@@ -354,7 +361,7 @@ async fn forward_auth(State(gw): State<Arc<Gateway>>, req: Request) -> Response 
             if let Some(k) = &key {
                 out.extend(k.identity.iter().map(|(n, v)| (n.clone(), v.clone())));
             }
-            out.insert(HeaderName::from_static("x-portcullis-api"), api.id_header.clone());
+            out.insert(X_PORTCULLIS_API, api.id_header.clone());
             gw.metrics.request(&api.api_id, 200);
             (StatusCode::OK, out).into_response()
         }

@@ -44,6 +44,33 @@ async fn wait_ready(client: &reqwest::Client, base: &str) {
     panic!("server at {base} did not become ready");
 }
 
+/// What a test needs on a fresh server: a user's credential, and a key (with its hash) for an
+/// API at `listen_path` in front of `upstream`, with a quota of `quota_max` an hour.
+struct Provisioned {
+    cred: String,
+    key: String,
+    hash: String,
+}
+
+async fn provision(client: &reqwest::Client, base: &str, name: &str, listen_path: &str, upstream: &str, quota_max: i64) -> Provisioned {
+    async fn post(client: &reqwest::Client, url: String, auth: (&str, &str), body: serde_json::Value) -> serde_json::Value {
+        let r = client.post(url).header(auth.0, auth.1).json(&body).send().await.unwrap();
+        assert!(r.status().is_success(), "{}", r.status());
+        r.json().await.unwrap()
+    }
+    let admin = ("Admin-Auth", ADMIN_SECRET);
+    let org = post(client, format!("{base}/admin/organisations"), admin, json!({ "owner_name": name })).await["Meta"].as_str().unwrap().to_owned();
+    let user = json!({ "email_address": format!("{name}@example.org"), "org_id": org });
+    let cred = post(client, format!("{base}/admin/users"), admin, user).await["Message"].as_str().unwrap().to_owned();
+    let user = ("Authorization", cred.as_str());
+    let api_body = json!({ "name": name, "proxy": { "listen_path": listen_path, "target_url": upstream, "strip_listen_path": true } });
+    let api = post(client, format!("{base}/api/apis"), user, api_body).await["ID"].as_str().unwrap().to_owned();
+    let key_body = json!({ "quota_max": quota_max, "quota_renewal_rate": 3600, "access_rights": { api: { "versions": [] } } });
+    let created = post(client, format!("{base}/api/keys"), user, key_body).await;
+    let (key, hash) = (created["key_id"].as_str().unwrap().to_owned(), created["key_hash"].as_str().unwrap().to_owned());
+    Provisioned { cred, key, hash }
+}
+
 /// Kill -9 under load, restart on the same data: the quota counted before the crash is kept,
 /// short by at most the counting of the last write-back interval (1 s) plus the time one
 /// write-back waits for the database (SQLite has one writer, shared with analytics). The test
@@ -57,19 +84,7 @@ async fn quota_survives_a_crash_within_one_flush_interval() {
     let mut srv = start_server(&data, port, gw_port);
     wait_ready(&client, &srv.base).await;
 
-    let admin = |path: &str, body: serde_json::Value| {
-        client.post(format!("{}{path}", srv.base)).header("Admin-Auth", ADMIN_SECRET).json(&body).send()
-    };
-    let org = admin("/admin/organisations", json!({ "owner_name": "Crash" })).await.unwrap().json::<serde_json::Value>().await.unwrap()["Meta"]
-        .as_str().unwrap().to_owned();
-    let cred = admin("/admin/users", json!({ "email_address": "crash@example.org", "org_id": org })).await.unwrap()
-        .json::<serde_json::Value>().await.unwrap()["Message"].as_str().unwrap().to_owned();
-    let api_body = json!({ "name": "C", "proxy": { "listen_path": "/c/", "target_url": up, "strip_listen_path": true } });
-    let api = client.post(format!("{}/api/apis", srv.base)).header("Authorization", &cred).json(&api_body).send().await.unwrap()
-        .json::<serde_json::Value>().await.unwrap()["ID"].as_str().unwrap().to_owned();
-    let key_body = json!({ "quota_max": 1_000_000, "quota_renewal_rate": 3600, "access_rights": { api.clone(): { "versions": [] } } });
-    let key = client.post(format!("{}/api/keys", srv.base)).header("Authorization", &cred).json(&key_body).send().await.unwrap()
-        .json::<serde_json::Value>().await.unwrap()["key_id"].as_str().unwrap().to_owned();
+    let Provisioned { cred, key, .. } = provision(&client, &srv.base, "crash", "/c/", &up, 1_000_000).await;
 
     // Load from 8 clients for 5 s, then SIGKILL while requests are in flight.
     const CLIENTS: usize = 8;
@@ -131,20 +146,7 @@ async fn a_graceful_stop_finishes_requests_in_flight_and_keeps_their_counts() {
     let mut srv = start_server(&data, port, gw_port);
     wait_ready(&client, &srv.base).await;
 
-    let admin = |path: &str, body: serde_json::Value| {
-        client.post(format!("{}{path}", srv.base)).header("Admin-Auth", ADMIN_SECRET).json(&body).send()
-    };
-    let org = admin("/admin/organisations", json!({ "owner_name": "Stop" })).await.unwrap().json::<serde_json::Value>().await.unwrap()["Meta"]
-        .as_str().unwrap().to_owned();
-    let cred = admin("/admin/users", json!({ "email_address": "stop@example.org", "org_id": org })).await.unwrap()
-        .json::<serde_json::Value>().await.unwrap()["Message"].as_str().unwrap().to_owned();
-    let api_body = json!({ "name": "S", "proxy": { "listen_path": "/s/", "target_url": up, "strip_listen_path": true } });
-    let api = client.post(format!("{}/api/apis", srv.base)).header("Authorization", &cred).json(&api_body).send().await.unwrap()
-        .json::<serde_json::Value>().await.unwrap()["ID"].as_str().unwrap().to_owned();
-    let key_body = json!({ "quota_max": 1000, "quota_renewal_rate": 3600, "access_rights": { api.clone(): { "versions": [] } } });
-    let created = client.post(format!("{}/api/keys", srv.base)).header("Authorization", &cred).json(&key_body).send().await.unwrap()
-        .json::<serde_json::Value>().await.unwrap();
-    let (key, hash) = (created["key_id"].as_str().unwrap().to_owned(), created["key_hash"].as_str().unwrap().to_owned());
+    let Provisioned { cred, key, hash } = provision(&client, &srv.base, "stop", "/s/", &up, 1000).await;
 
     const QUICK: i64 = 20;
     for _ in 0..QUICK {
