@@ -75,7 +75,6 @@ pub struct Application {
     api: TcpListener,
     gateway: TcpListener,
     router: Router,
-    gateway_router: Router,
     pub state: AppState,
 }
 
@@ -155,8 +154,7 @@ impl Application {
             .layer(DefaultBodyLimit::max(rest::MAX_BODY_BYTES))
             .merge(web::router(&state))
             .with_state(state.clone());
-        let gateway_router = gw.router();
-        Ok(Self { api, gateway, router, gateway_router, state })
+        Ok(Self { api, gateway, router, state })
     }
 
     pub fn api_addr(&self) -> SocketAddr {
@@ -176,7 +174,7 @@ impl Application {
         };
         let api = axum::serve(self.api, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(wait(rx.clone()));
-        let gateway = crate::gateway::listener::serve(self.gateway, self.gateway_router, self.state.gateway.workers(), wait(rx));
+        let gateway = crate::gateway::listener::serve(self.gateway, self.state.gateway.clone(), self.state.gateway.workers(), wait(rx));
         tokio::spawn(async move {
             shutdown.await;
             let _ = tx.send(true);

@@ -8,20 +8,20 @@
 //! Connections are accepted on the caller's runtime and handed out in turn; a connection stays
 //! on its worker for its whole life.
 
-use axum::body::Body;
-use axum::extract::{ConnectInfo, Request};
-use axum::Router;
+use super::Gateway;
 use hyper::body::Incoming;
+use hyper::Request;
 use hyper_util::rt::TokioIo;
 use std::cell::Cell;
+use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::pin;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
-use tower::ServiceExt;
 
 thread_local! {
     /// Which gateway worker this thread is (none outside the workers).
@@ -35,9 +35,9 @@ pub fn current_worker() -> Option<usize> {
 
 type Handoff = (std::net::TcpStream, SocketAddr);
 
-/// Serves `router` on `listener` with `workers` threads until `shutdown` completes, then lets
-/// the requests in flight finish. Dropping the returned future stops the workers too.
-pub async fn serve(listener: TcpListener, router: Router, workers: usize, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+/// Serves the gateway on `listener` with `workers` threads until `shutdown` completes, then
+/// lets the requests in flight finish. Dropping the returned future stops the workers too.
+pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>, workers: usize, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
     let workers = workers.max(1);
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut queues = Vec::with_capacity(workers);
@@ -45,10 +45,10 @@ pub async fn serve(listener: TcpListener, router: Router, workers: usize, shutdo
     for index in 0..workers {
         let (tx, rx) = mpsc::unbounded_channel::<Handoff>();
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        let (router, stop) = (router.clone(), stop_rx.clone());
+        let (gateway, stop) = (gateway.clone(), stop_rx.clone());
         threads.push(std::thread::Builder::new().name(format!("gateway-{index}")).spawn(move || {
             WORKER.with(|w| w.set(Some(index)));
-            runtime.block_on(worker(rx, router, stop));
+            runtime.block_on(worker(rx, gateway, stop));
         })?);
         queues.push(tx);
     }
@@ -85,13 +85,13 @@ pub async fn serve(listener: TcpListener, router: Router, workers: usize, shutdo
 }
 
 /// One worker: serves each connection it is handed until told to stop, then waits for them.
-async fn worker(mut handoffs: mpsc::UnboundedReceiver<Handoff>, router: Router, mut stop: watch::Receiver<bool>) {
+async fn worker(mut handoffs: mpsc::UnboundedReceiver<Handoff>, gateway: Arc<Gateway>, mut stop: watch::Receiver<bool>) {
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
             handoff = handoffs.recv() => match handoff {
                 Some((stream, addr)) => {
-                    connections.spawn(connection(stream, addr, router.clone(), stop.clone()));
+                    connections.spawn(connection(stream, addr, gateway.clone(), stop.clone()));
                 }
                 None => break,
             },
@@ -102,16 +102,17 @@ async fn worker(mut handoffs: mpsc::UnboundedReceiver<Handoff>, router: Router, 
     while connections.join_next().await.is_some() {}
 }
 
-async fn connection(stream: std::net::TcpStream, addr: SocketAddr, router: Router, mut stop: watch::Receiver<bool>) {
+async fn connection(stream: std::net::TcpStream, addr: SocketAddr, gateway: Arc<Gateway>, mut stop: watch::Receiver<bool>) {
     let stream = match TcpStream::from_std(stream) {
         Ok(s) => s,
         Err(e) => return tracing::warn!("gateway connection from {addr} dropped: {e}"),
     };
     // Answers go out as soon as they are written, as nginx's tcp_nodelay does.
     let _ = stream.set_nodelay(true);
-    let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
-        req.extensions_mut().insert(ConnectInfo(addr));
-        router.clone().oneshot(req.map(Body::new))
+    // Straight to the gateway: it has two routes, which `gateway::handle` tells apart itself.
+    let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+        let gateway = gateway.clone();
+        async move { Ok::<_, Infallible>(super::handle(gateway, addr, req).await) }
     });
     let conn = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
     let mut conn = pin!(conn);

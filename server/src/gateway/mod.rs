@@ -10,6 +10,7 @@ pub mod proxy;
 pub mod refusal;
 pub mod registry;
 pub mod signature;
+pub mod upstream;
 
 use crate::analytics::{Analytics, Record};
 use crate::changes::{Change, Changes};
@@ -20,11 +21,9 @@ use crate::metrics::Metrics;
 use crate::store::Store;
 use app::model::AuthMode;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderName, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::any;
-use axum::Router;
 use cache::{Cached, KeyCache};
 use pipeline::{Passed, Refused, RequestView};
 use proxy::{Credential, Proxy};
@@ -111,14 +110,6 @@ impl Gateway {
                 gw.api_changes.fetch_add(1, Ordering::AcqRel);
             }
         });
-    }
-
-    pub fn router(self: Arc<Self>) -> Router {
-        Router::new()
-            .route(FORWARD_AUTH_PATH, any(forward_auth))
-            .route(&format!("{FORWARD_AUTH_PATH}/{{*rest}}"), any(forward_auth))
-            .fallback(proxy_request)
-            .with_state(self)
     }
 
     /// How many worker threads the gateway is served by.
@@ -256,8 +247,21 @@ impl Gateway {
     }
 }
 
+/// One request to the gateway: forward-auth at its path (and below it, for Envoy), every
+/// other path proxied. Two routes need no router.
+pub async fn handle(gw: Arc<Gateway>, client: SocketAddr, req: hyper::Request<hyper::body::Incoming>) -> Response {
+    let req = req.map(Body::new);
+    let path = req.uri().path();
+    let forward_auth_path = path.strip_prefix(FORWARD_AUTH_PATH).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
+    if forward_auth_path {
+        forward_auth(&gw, req).await
+    } else {
+        proxy_request(&gw, client, req).await
+    }
+}
+
 /// Every request to the gateway that is not forward-auth: check, proxy, record.
-async fn proxy_request(State(gw): State<Arc<Gateway>>, ConnectInfo(client): ConnectInfo<SocketAddr>, req: Request) -> Response {
+async fn proxy_request(gw: &Gateway, client: SocketAddr, req: Request) -> Response {
     let started = Instant::now();
     let path = req.uri().path().to_owned();
     let Some(api) = gw.api_for(&path).await else {
@@ -266,7 +270,7 @@ async fn proxy_request(State(gw): State<Arc<Gateway>>, ConnectInfo(client): Conn
     };
     let method = req.method().clone();
     let view = RequestView { method: &method, path: &path, query: req.uri().query(), headers: req.headers() };
-    let passed = match pipeline::check(&gw, &api, &view).await {
+    let passed = match pipeline::check(gw, &api, &view).await {
         Ok(p) => p,
         Err(Refused { refusal, key, headers }) => {
             gw.metrics.refusal(refusal.reason());
@@ -335,7 +339,7 @@ fn base64_of(bytes: &[u8]) -> String {
 /// Forward-auth for nginx `auth_request`, Traefik ForwardAuth and Envoy ext_authz (HTTP): the
 /// same checks on the forwarded method, URI and headers; 200 with identity headers, or the
 /// refusal. Nothing is proxied.
-async fn forward_auth(State(gw): State<Arc<Gateway>>, req: Request) -> Response {
+async fn forward_auth(gw: &Gateway, req: Request) -> Response {
     let headers = req.headers();
     let header = |names: &[&str]| names.iter().find_map(|n| headers.get(*n).and_then(|v| v.to_str().ok()).map(str::to_owned));
     // nginx: X-Original-URI/-Method (set in its config); Traefik: X-Forwarded-Uri/-Method;
@@ -356,7 +360,7 @@ async fn forward_auth(State(gw): State<Arc<Gateway>>, req: Request) -> Response 
         return Refusal::NoApi.render(HeaderMap::new());
     };
     let view = RequestView { method: &method, path: &path, query: query.as_deref(), headers };
-    match pipeline::check(&gw, &api, &view).await {
+    match pipeline::check(gw, &api, &view).await {
         Ok(Passed { key, headers: mut out, .. }) => {
             if let Some(k) = &key {
                 out.extend(k.identity.iter().map(|(n, v)| (n.clone(), v.clone())));

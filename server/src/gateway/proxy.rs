@@ -2,10 +2,9 @@
 
 use super::refusal::Refusal;
 use super::registry::LiveApi;
+use super::upstream::{UpstreamError, Upstreams};
 use axum::body::Body;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Request, Response, Uri};
-use hyper_util::client::legacy::{connect::HttpConnector, Client};
-use hyper_util::rt::TokioExecutor;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -24,21 +23,15 @@ const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 
-#[derive(Clone)]
+/// One gateway worker's proxy: its upstream connections, and how long an upstream may take.
 pub struct Proxy {
-    client: Client<hyper_tls::HttpsConnector<HttpConnector>, Body>,
+    upstreams: Upstreams,
     timeout: Duration,
 }
 
 impl Proxy {
     pub fn new(timeout: Duration) -> Self {
-        let mut http = HttpConnector::new();
-        http.set_nodelay(true);
-        http.set_connect_timeout(Some(timeout));
-        http.enforce_http(false);
-        let https = hyper_tls::HttpsConnector::new_with_connector(http);
-        let client = Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(90)).build(https);
-        Self { client, timeout }
+        Self { upstreams: Upstreams::new(timeout), timeout }
     }
 
     /// Forwards the request. `credential` names what to take out of it (the client's key must
@@ -56,7 +49,7 @@ impl Proxy {
             Credential::Param(_) | Credential::None => {}
         }
         // The upstream sees its own host name; the client's is passed as X-Forwarded-Host.
-        headers.remove(header::HOST);
+        headers.insert(header::HOST, api.host.clone());
         let forwarded_for = match headers.get(X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
             Some(prior) => format!("{prior}, {}", client.ip()),
             None => client.ip().to_string(),
@@ -71,9 +64,9 @@ impl Proxy {
         *req.uri_mut() = uri;
         *req.version_mut() = axum::http::Version::HTTP_11;
 
-        let response = match tokio::time::timeout(self.timeout, self.client.request(req)).await {
+        let response = match tokio::time::timeout(self.timeout, self.upstreams.send(&api.origin, &api.target, req)).await {
             Err(_) => return Err(Refusal::UpstreamTimeout),
-            Ok(Err(e)) => return Err(Refusal::UpstreamUnreachable(connect_error(&e))),
+            Ok(Err(UpstreamError(why))) => return Err(Refusal::UpstreamUnreachable(why)),
             Ok(Ok(r)) => r,
         };
         let (mut parts, body) = response.into_parts();
@@ -142,13 +135,14 @@ fn strip_cookie(headers: &mut HeaderMap, name: &str) {
     }
 }
 
-/// Target + (path, without the listen path where the API says so) + query (without the key
-/// parameter, if the key came that way).
+/// The target's path + (the request's path, without the listen path where the API says so) +
+/// query (without the key parameter, if the key came that way), in origin form: the
+/// connection is already to the target, and `Host` names it.
 fn upstream_uri(api: &LiveApi, uri: &Uri, credential: &Credential<'_>) -> Option<Uri> {
     let path = uri.path();
     let path = if api.def.proxy.strip_listen_path { api.inner_path(path) } else { path };
     let base = api.target.path().trim_end_matches('/');
-    let mut out = format!("{}://{}{base}{path}", api.target.scheme_str()?, api.target.authority()?);
+    let mut out = format!("{base}{path}");
     let query = match (uri.query(), credential) {
         (Some(q), Credential::Param(name)) => {
             let kept: Vec<(String, String)> = url::form_urlencoded::parse(q.as_bytes())
@@ -164,15 +158,4 @@ fn upstream_uri(api: &LiveApi, uri: &Uri, credential: &Credential<'_>) -> Option
         out.push_str(&q);
     }
     out.parse().ok()
-}
-
-fn connect_error(e: &hyper_util::client::legacy::Error) -> String {
-    use std::error::Error;
-    let mut source = e.source();
-    let mut last = e.to_string();
-    while let Some(s) = source {
-        last = s.to_string();
-        source = s.source();
-    }
-    last
 }

@@ -16,6 +16,10 @@ pub struct LiveApi {
     /// Lower-case header carrying the key (default `authorization`).
     pub auth_header: String,
     pub target: Uri,
+    /// The target's `scheme://authority`, which upstream connections are pooled by.
+    pub origin: Arc<str>,
+    /// The `Host` the upstream is sent: the target's host, and its port unless the scheme's own.
+    pub host: HeaderValue,
     /// `X-Portcullis-Api` for forward-auth answers, made once.
     pub id_header: HeaderValue,
 }
@@ -23,12 +27,18 @@ pub struct LiveApi {
 impl LiveApi {
     pub fn new(org_id: String, def: ApiDefinition) -> Option<Self> {
         let target: Uri = def.proxy.target_url.parse().ok()?;
+        let origin = format!("{}://{}", target.scheme_str()?, target.authority()?).into();
+        let host = match (target.host()?, target.port_u16()) {
+            (host, Some(port)) if !matches!((target.scheme_str(), port), (Some("http"), 80) | (Some("https"), 443)) => format!("{host}:{port}"),
+            (host, _) => host.to_owned(),
+        };
+        let host = HeaderValue::from_str(&host).ok()?;
         let auth_header = match def.auth.auth_header_name.trim() {
             "" => "authorization".to_owned(),
             name => name.to_ascii_lowercase(),
         };
         let id_header = HeaderValue::from_str(&def.api_id).unwrap_or(HeaderValue::from_static(""));
-        Some(Self { api_id: def.api_id.as_str().into(), org_id: org_id.into(), auth: def.auth_mode(), auth_header, target, id_header, def })
+        Some(Self { api_id: def.api_id.as_str().into(), org_id: org_id.into(), auth: def.auth_mode(), auth_header, target, origin, host, id_header, def })
     }
 
     /// The request path below the listen path (always starting with '/').

@@ -39,6 +39,7 @@ async fn proxies_with_a_valid_key(db: Db) {
     assert_eq!(h["x-custom"], "kept");
     assert_eq!(h["x-forwarded-for"], "127.0.0.1");
     assert!(h["x-forwarded-host"].as_str().unwrap().starts_with("127.0.0.1:"));
+    assert_eq!(h["host"], up.trim_start_matches("http://"), "the upstream sees its own host");
 
     // Without stripping, the upstream sees the whole path.
     let api2 = app.create_gateway_api(&c, "/full/", &format!("{up}/base"), json!({ "proxy": { "listen_path": "/full/", "target_url": format!("{up}/base"), "strip_listen_path": false } })).await;
@@ -406,6 +407,91 @@ async fn analytics_are_recorded(db: Db) {
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
 }
 
+/// Upstream connections are kept: one after another, requests whatever their answers (a
+/// chunked body of megabytes, an empty 204, a HEAD, a large upload) all reach the upstream on
+/// one connection, because each goes back to its worker's pool once its answer has been read.
+/// One gateway worker, so that every client connection uses the same pool.
+async fn upstream_connections_are_kept_and_reused(db: Db) {
+    let Some(app) = spawn_app_with(db, |c| c.gateway_threads = 1).await else { return };
+    let up = spawn_upstream().await;
+    let c = app.caller("Acme").await;
+    let api = app.create_gateway_api(&c, "/pool/", &up, json!({})).await;
+    let key = app.create_key(&c, json!({ "access_rights": rights(&api, "Default") })).await["key_id"].as_str().unwrap().to_owned();
+    let peer = |resp: &reqwest::Response| resp.headers()["x-upstream-peer"].to_str().unwrap().to_owned();
+    let get = |path: &str| app.client.get(app.gw(path)).header("Authorization", &key);
+
+    let first = get("/pool/a").send().await.unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    let upstream_conn = peer(&first);
+    first.bytes().await.unwrap();
+
+    let big = get("/pool/bytes/3000000").send().await.unwrap();
+    assert_eq!(big.status(), StatusCode::OK);
+    assert_eq!(peer(&big), upstream_conn);
+    let body = big.bytes().await.unwrap();
+    assert_eq!(body.len(), 3_000_000);
+    assert!(body.iter().enumerate().all(|(i, b)| *b == (i % 251) as u8), "the streamed body arrives intact");
+
+    let empty = get("/pool/status/204").send().await.unwrap();
+    assert_eq!(empty.status(), StatusCode::NO_CONTENT);
+    assert_eq!(peer(&empty), upstream_conn, "an empty answer frees its connection too");
+
+    let head = app.client.head(app.gw("/pool/a")).header("Authorization", &key).send().await.unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+    assert_eq!(peer(&head), upstream_conn);
+
+    let upload = "u".repeat(2_000_000);
+    let echo = app.client.post(app.gw("/pool/up")).header("Authorization", &key).body(upload.clone()).send().await.unwrap();
+    assert_eq!(peer(&echo), upstream_conn);
+    assert_eq!(json_of(echo, StatusCode::OK).await["body"].as_str().unwrap().len(), upload.len());
+
+    let last = get("/pool/b").send().await.unwrap();
+    assert_eq!(peer(&last), upstream_conn, "still the first connection");
+}
+
+/// An upstream that closes its idle connections (a short keep-alive timeout), or says
+/// `Connection: close`: the next request goes out on a new connection instead of failing.
+async fn closed_upstream_connections_are_replaced(db: Db) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Some(app) = spawn_app(db).await else { return };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let up = format!("http://{}", listener.local_addr().unwrap());
+    let accepted = std::sync::Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        loop {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            count.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let close = if String::from_utf8_lossy(&request).contains(" /close ") { "connection: close\r\n" } else { "" };
+                let answer = format!("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n{close}\r\nok");
+                socket.write_all(answer.as_bytes()).await.unwrap();
+                // Then the connection is closed, 50 ms later, without a word.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            });
+        }
+    });
+    let c = app.caller("Acme").await;
+    let api = app.create_gateway_api(&c, "/closing/", &up, json!({})).await;
+    let key = app.create_key(&c, json!({ "access_rights": rights(&api, "Default") })).await["key_id"].as_str().unwrap().to_owned();
+    for (i, path) in ["/closing/a", "/closing/b", "/closing/close", "/closing/c"].into_iter().enumerate() {
+        let resp = app.client.get(app.gw(path)).header("Authorization", &key).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK, "request {i} ({path})");
+        assert_eq!(resp.text().await.unwrap(), "ok");
+        assert_eq!(accepted.load(Ordering::SeqCst), i + 1, "request {i} came on a new connection");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
 crate::on_both_databases!(
     proxies_with_a_valid_key,
     missing_unknown_and_foreign_keys,
@@ -422,4 +508,6 @@ crate::on_both_databases!(
     upstream_down_or_slow,
     forward_auth_answers_instead_of_proxying,
     analytics_are_recorded,
+    upstream_connections_are_kept_and_reused,
+    closed_upstream_connections_are_replaced,
 );

@@ -300,15 +300,27 @@ impl TestApp {
 }
 
 /// A small upstream for the gateway tests: answers every request with what it received, as
-/// JSON; `/slow` waits 3 s first; `/status/{code}` answers that status.
+/// JSON; `/slow` waits 3 s first; `/status/{code}` answers that status; `/bytes/{n}` streams
+/// `n` bytes (`i % 251` for the i-th), chunked. `X-Upstream-Peer` names the connection the
+/// request came on.
 pub async fn spawn_upstream() -> String {
     use axum::body::Bytes;
-    use axum::extract::Request;
+    use axum::extract::{ConnectInfo, Request};
+    use std::net::SocketAddr;
     async fn echo(req: Request) -> axum::response::Response {
         use axum::response::IntoResponse;
+        let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.to_string()).unwrap_or_default();
         let (parts, body) = req.into_parts();
         if parts.uri.path().ends_with("/slow") {
             tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+        }
+        if let Some(n) = parts.uri.path().rsplit_once("/bytes/").and_then(|(_, n)| n.parse::<usize>().ok()) {
+            let chunks = (0..n).step_by(64 * 1024).map(move |start| {
+                let chunk: Vec<u8> = (start..(start + 64 * 1024).min(n)).map(|i| (i % 251) as u8).collect();
+                Ok::<_, std::io::Error>(Bytes::from(chunk))
+            });
+            let body = axum::body::Body::from_stream(futures_util::stream::iter(chunks));
+            return ([("x-upstream-peer", peer)], body).into_response();
         }
         let body: Bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
         let headers: serde_json::Map<String, Value> = parts
@@ -325,12 +337,13 @@ pub async fn spawn_upstream() -> String {
             .unwrap_or(axum::http::StatusCode::OK);
         let reply = json!({ "method": parts.method.as_str(), "path": parts.uri.path(), "query": parts.uri.query(),
                             "headers": headers, "body": String::from_utf8_lossy(&body) });
-        (status, [("x-upstream", "yes"), ("connection", "keep-alive")], axum::Json(reply)).into_response()
+        (status, [("x-upstream", "yes"), ("connection", "keep-alive"), ("x-upstream-peer", &peer)], axum::Json(reply)).into_response()
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
-        axum::serve(listener, axum::Router::new().fallback(echo)).await.unwrap();
+        let app = axum::Router::new().fallback(echo).into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(listener, app).await.unwrap();
     });
     format!("http://{addr}")
 }
