@@ -5,6 +5,7 @@
 # and prints peak throughput, p99 latency at half of each peak, and the ratios b/a and c/d.
 # nginx runs with worker_processes auto (Debian's default: one worker per core, as the gateway
 # has one thread per core); NGINX_WORKERS=1 gives it one. PORTCULLIS_GATEWAY_THREADS passes through.
+# PORTCULLIS_BIN runs another build of the gateway (to compare two builds in one sitting).
 # Needs: oha (cargo install oha), nginx, curl, python3. Usage: bench/gateway.sh [seconds-per-run]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,7 +22,7 @@ trap cleanup EXIT
 
 target/release/examples/hello "$HELLO" & pids+=($!)
 PORTCULLIS_LISTEN=$DASH PORTCULLIS_GATEWAY_LISTEN=$GW PORTCULLIS_DATA_DIR=$work/data \
-  PORTCULLIS_ADMIN_SECRET=bench RUST_LOG=warn target/release/portcullis serve >/dev/null & pids+=($!)
+  PORTCULLIS_ADMIN_SECRET=bench RUST_LOG=warn ${PORTCULLIS_BIN:-target/release/portcullis} serve >/dev/null & pids+=($!)
 for _ in $(seq 100); do curl -sf "http://$DASH/ready" >/dev/null && break; sleep 0.1; done
 
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }

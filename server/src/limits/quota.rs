@@ -122,7 +122,7 @@ impl Quotas {
 
     fn find(&self, key_hash: &str, scope: &str) -> Option<Arc<Counter>> {
         let counters = self.counters.read().unwrap_or_else(|e| e.into_inner());
-        counters.get(key_hash)?.iter().find(|(s, _)| &**s == scope).map(|(_, c)| c.clone())
+        counters.get(key_hash)?.iter().find(|(s, _)| super::same_scope(s, scope)).map(|(_, c)| c.clone())
     }
 
     async fn counter(&self, key_hash: &str, scope: &str, renews_hint: i64) -> Arc<Counter> {

@@ -84,7 +84,7 @@ impl RateLimiter {
         }
         let mut cells = self.cells.write().unwrap_or_else(|e| e.into_inner());
         let scopes = cells.entry(key_hash.into()).or_default();
-        if !scopes.iter().any(|(s, _)| &**s == scope) {
+        if !scopes.iter().any(|(s, _)| super::same_scope(s, scope)) {
             scopes.push((scope.into(), AtomicU64::new(0)));
         }
         let cell = find(&cells, key_hash, scope).expect("just inserted");
@@ -98,7 +98,7 @@ impl RateLimiter {
 }
 
 fn find<'a>(cells: &'a HashMap<Box<str>, Vec<(Box<str>, AtomicU64)>>, key_hash: &str, scope: &str) -> Option<&'a AtomicU64> {
-    cells.get(key_hash)?.iter().find(|(s, _)| &**s == scope).map(|(_, c)| c)
+    cells.get(key_hash)?.iter().find(|(s, _)| super::same_scope(s, scope)).map(|(_, c)| c)
 }
 
 /// GCRA on a shared cell: one compare-and-swap when uncontended.

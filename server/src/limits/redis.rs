@@ -275,7 +275,7 @@ impl RedisCounters {
     fn saw(&self, key_hash: &str, scope: &str, state: QuotaState) {
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(scopes) = seen.get_mut(key_hash) {
-            match scopes.iter_mut().find(|(s, _)| &**s == scope) {
+            match scopes.iter_mut().find(|(s, _)| super::same_scope(s, scope)) {
                 Some((_, last)) => *last = later(*last, state),
                 None => scopes.push((scope.into(), state)),
             }
