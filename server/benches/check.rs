@@ -12,6 +12,10 @@ use server::keys::NewKey;
 use server::startup::Application;
 use std::collections::HashMap;
 
+// The allocator the `portcullis` binary runs with (src/main.rs), so the figure is the shipped one.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn config(dir: &std::path::Path) -> Config {
     Config {
         storage: StorageConfig { database_url: None, data_dir: dir.to_owned(), bcrypt_cost: 4 },
