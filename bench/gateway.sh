@@ -4,8 +4,8 @@
 #   (c) the proxy with a valid key to (a)             (d) nginx proxying to (a), no checks
 # and prints peak throughput, p99 latency at half of each peak, and the ratios b/a and c/d.
 # nginx runs with worker_processes auto (Debian's default: one worker per core, as the gateway
-# has one thread per core); NGINX_WORKERS=1 gives it one. PORTCULLIS_GATEWAY_THREADS passes through.
-# PORTCULLIS_BIN runs another build of the gateway (to compare two builds in one sitting).
+# has one thread per core); NGINX_WORKERS=1 gives it one. PORTCULLIS_GATEWAY_THREADS passes
+# through; PORTCULLIS_BIN runs another build of the gateway (bench/stack.sh starts them all).
 # Needs: oha (cargo install oha), nginx, curl, python3. Usage: bench/gateway.sh [seconds-per-run]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,33 +14,7 @@ CONNS=32
 HELLO=127.0.0.1:39001 DASH=127.0.0.1:39002 GW=127.0.0.1:39003 NGINX=127.0.0.1:39004
 command -v oha >/dev/null || { echo "install oha first: cargo install oha --locked" >&2; exit 1; }
 
-cargo build --release --locked -p server --bin portcullis --example hello
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
-
-target/release/examples/hello "$HELLO" & pids+=($!)
-PORTCULLIS_LISTEN=$DASH PORTCULLIS_GATEWAY_LISTEN=$GW PORTCULLIS_DATA_DIR=$work/data \
-  PORTCULLIS_ADMIN_SECRET=bench RUST_LOG=warn ${PORTCULLIS_BIN:-target/release/portcullis} serve >/dev/null & pids+=($!)
-for _ in $(seq 100); do curl -sf "http://$DASH/ready" >/dev/null && break; sleep 0.1; done
-
-json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
-org=$(curl -sf -H 'Admin-Auth: bench' -d '{"owner_name":"Bench"}' "http://$DASH/admin/organisations" | json '["Meta"]')
-cred=$(curl -sf -H 'Admin-Auth: bench' -d "{\"email_address\":\"b@example.org\",\"org_id\":\"$org\"}" "http://$DASH/admin/users" | json '["Message"]')
-api=$(curl -sf -H "Authorization: $cred" -d "{\"name\":\"bench\",\"proxy\":{\"listen_path\":\"/bench/\",\"target_url\":\"http://$HELLO\",\"strip_listen_path\":true}}" "http://$DASH/api/apis" | json '["ID"]')
-key=$(curl -sf -H "Authorization: $cred" -d "{\"rate\":1000000000,\"per\":1,\"quota_max\":1000000000000,\"quota_renewal_rate\":86400,\"access_rights\":{\"$api\":{\"versions\":[]}}}" "http://$DASH/api/keys" | json '["key_id"]')
-
-sed -e "s|__LISTEN__|$NGINX|; s|__DIR__|$work|g" > "$work/nginx.conf" <<NGINX
-worker_processes ${NGINX_WORKERS:-auto}; pid __DIR__/nginx.pid; error_log __DIR__/error.log warn;
-events { worker_connections 1024; }
-http { access_log off;
-  client_body_temp_path __DIR__/cb; proxy_temp_path __DIR__/px; fastcgi_temp_path __DIR__/fc; uwsgi_temp_path __DIR__/uw; scgi_temp_path __DIR__/sc;
-  upstream hello { server $HELLO; keepalive 64; }
-  server { listen __LISTEN__; location /bench/ { proxy_http_version 1.1; proxy_set_header Connection ""; proxy_pass http://hello/; } } }
-NGINX
-nginx -p "$work" -c "$work/nginx.conf" -g 'daemon off;' & pids+=($!)
-sleep 0.5
+. bench/stack.sh
 
 # run NAME URL [HEADERS...]: prints "NAME peak_rps p99_ms_at_half"
 run() {

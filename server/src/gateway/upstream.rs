@@ -143,13 +143,13 @@ impl Upstreams {
             return;
         }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
-        let idle: Weak<IdleConns> = Arc::downgrade(&self.idle);
+        let pool: Weak<IdleConns> = Arc::downgrade(&self.idle);
         runtime.spawn(async move {
             loop {
                 tokio::time::sleep(SWEEP_EVERY).await;
-                let Some(idle) = idle.upgrade() else { return };
-                let mut idle = idle.lock().unwrap_or_else(|e| e.into_inner());
-                idle.retain(|_, list| {
+                let Some(idle) = pool.upgrade() else { return };
+                let mut lists = idle.lock().unwrap_or_else(|e| e.into_inner());
+                lists.retain(|_, list| {
                     list.retain_mut(|c| c.since.elapsed() < IDLE_TIMEOUT && c.conn.reusable());
                     !list.is_empty()
                 });
