@@ -1,5 +1,6 @@
-//! Tests that need whole processes: the real binary killed with SIGKILL under load or stopped
-//! with SIGTERM mid-request, and a real nginx doing forward-auth against the gateway.
+//! Tests that need whole processes: the real binary killed with SIGKILL under load, stopped
+//! with SIGTERM mid-request, or restarted on aged records, and a real nginx doing forward-auth
+//! against the gateway.
 
 use crate::helpers::*;
 use reqwest::StatusCode;
@@ -182,6 +183,62 @@ async fn a_graceful_stop_finishes_requests_in_flight_and_keeps_their_counts() {
     let activity = client.get(format!("{}{path}", srv2.base)).header("Authorization", &cred).send().await.unwrap()
         .json::<serde_json::Value>().await.unwrap();
     assert_eq!(activity["data"][0]["hits"], QUICK + 1, "every request before the stop is recorded: {activity}");
+    let _ = srv2.child.kill();
+    let _ = srv2.child.wait();
+    let _ = std::fs::remove_dir_all(data);
+}
+
+/// Retention: raw request records older than `PORTCULLIS_ANALYTICS_RETENTION_DAYS` (30 by
+/// default) are removed, by a sweep at start and then hourly; newer ones stay, and so do the
+/// hourly aggregates that the dashboard and the activity API read. Three of five records are
+/// aged by rewriting their time while the server is stopped: a test cannot wait a month.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_removes_old_raw_records_and_keeps_the_aggregates() {
+    use sqlx::sqlite::SqlitePool;
+    let data = std::env::temp_dir().join(format!("portcullis-retention-{}", server::secrets::random_hex(4)));
+    let (port, gw_port) = (free_port(), free_port());
+    let client = reqwest::Client::new();
+    let up = spawn_upstream().await;
+    let mut srv = start_server(&data, port, gw_port);
+    wait_ready(&client, &srv.base).await;
+    let Provisioned { cred, key, hash } = provision(&client, &srv.base, "retention", "/r/", &up, 1000).await;
+    for _ in 0..5 {
+        let r = client.get(format!("{}/r/x", srv.gateway)).header("Authorization", &key).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    // A graceful stop writes the queued records.
+    assert!(Command::new("kill").args(["-TERM", &srv.child.id().to_string()]).status().unwrap().success());
+    assert!(srv.child.wait().unwrap().success());
+
+    let db = SqlitePool::connect(&format!("sqlite://{}", data.join("portcullis.db").display())).await.unwrap();
+    let count = || async { sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM analytics").fetch_one(&db).await.unwrap() };
+    assert_eq!(count().await, 5);
+    let month_and_a_day_ms = 31 * 86_400_000_i64;
+    sqlx::query("UPDATE analytics SET at_ms = at_ms - $1 WHERE id IN (SELECT id FROM analytics ORDER BY id LIMIT 3)")
+        .bind(month_and_a_day_ms)
+        .execute(&db)
+        .await
+        .unwrap();
+
+    let mut srv2 = start_server(&data, port, gw_port);
+    wait_ready(&client, &srv2.base).await;
+    let mut left = count().await;
+    for _ in 0..100 {
+        if left < 5 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        left = count().await;
+    }
+    assert_eq!(left, 2, "the three records older than 30 days are removed, the two others kept");
+    let today = time::OffsetDateTime::now_utc();
+    let tomorrow = today + time::Duration::days(1);
+    let path = format!("/api/activity/keys/{hash}/{}/{}/{}/{}/{}/{}", today.day(), u8::from(today.month()), today.year(),
+                       tomorrow.day(), u8::from(tomorrow.month()), tomorrow.year());
+    let activity = client.get(format!("{}{path}", srv2.base)).header("Authorization", &cred).send().await.unwrap()
+        .json::<serde_json::Value>().await.unwrap();
+    assert_eq!(activity["data"][0]["hits"], 5, "the hourly aggregates stay: {activity}");
+    db.close().await;
     let _ = srv2.child.kill();
     let _ = srv2.child.wait();
     let _ = std::fs::remove_dir_all(data);
