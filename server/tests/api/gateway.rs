@@ -379,16 +379,51 @@ async fn analytics_are_recorded(db: Db) {
     for path in ["/an/ok", "/an/status/500", "/an/status/404"] {
         app.client.get(app.gw(path)).header("Authorization", key).send().await.unwrap();
     }
+    let plain = app.create_key(&c, json!({ "access_rights": rights(&api, "Default") })).await;
+    app.client.post(app.gw("/an/plain")).header("Authorization", plain["key_id"].as_str().unwrap()).body("not kept").send().await.unwrap();
     // Written in batches, off the hot path.
     let mut stored = 0;
     for _ in 0..50 {
         stored = app.state.store.count_analytics(&c.org).await.unwrap();
-        if stored >= 3 {
+        if stored >= 4 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(stored, 3);
+    assert_eq!(stored, 4);
+
+    // Each record, as stored.
+    use base64::Engine;
+    use sqlx::Row;
+    let db = sqlx::AnyPool::connect(&app.database_url).await.unwrap();
+    let rows = sqlx::query(
+        "SELECT api_id, api_version, key_hash, alias, tags, method, path, status, latency_ms, upstream_ms, raw_request, raw_response \
+         FROM analytics WHERE org_id = $1 ORDER BY at_ms, id",
+    )
+    .bind(&c.org)
+    .fetch_all(&db)
+    .await
+    .unwrap();
+    let text = |r: &sqlx::any::AnyRow, col: &str| r.try_get::<String, _>(col).unwrap();
+    let raw = |r: &sqlx::any::AnyRow, col: &str| r.try_get::<Option<String>, _>(col).unwrap();
+    let requests: Vec<(String, String, i64)> = rows.iter().map(|r| (text(r, "method"), text(r, "path"), r.try_get("status").unwrap())).collect();
+    assert_eq!(requests, [("GET", "/an/ok", 200), ("GET", "/an/status/500", 500), ("GET", "/an/status/404", 404), ("POST", "/an/plain", 200)]
+        .map(|(m, p, s)| (m.to_owned(), p.to_owned(), s)));
+    let tracked = &rows[0];
+    assert_eq!(text(tracked, "api_id"), api);
+    assert_eq!(text(tracked, "api_version"), "Non Versioned");
+    assert_eq!(text(tracked, "key_hash"), hash);
+    assert_eq!(text(tracked, "alias"), "tracked");
+    let tags: Vec<String> = serde_json::from_str(&text(tracked, "tags")).unwrap();
+    assert!(tags.contains(&"t1".to_owned()) && tags.contains(&format!("pol-{pid}")), "{tags:?}");
+    let (latency, upstream): (f64, f64) = (tracked.try_get("latency_ms").unwrap(), tracked.try_get("upstream_ms").unwrap());
+    assert!(latency >= upstream && upstream > 0.0, "total {latency} ms, upstream {upstream} ms");
+    let answer = base64::engine::general_purpose::STANDARD.decode(raw(tracked, "raw_response").unwrap()).unwrap();
+    assert_eq!(serde_json::from_slice::<Value>(&answer).unwrap()["path"], "/ok", "detailed recording keeps the answer's body");
+    assert_eq!(raw(tracked, "raw_request").as_deref(), Some(""), "and the request's (empty) body");
+    assert_eq!(text(&rows[3], "key_hash"), plain["key_hash"].as_str().unwrap());
+    assert_eq!((raw(&rows[3], "raw_request"), raw(&rows[3], "raw_response")), (None, None), "bodies only with enable_detailed_recording");
+    db.close().await;
     let today = time::OffsetDateTime::now_utc();
     let tomorrow = today + time::Duration::days(1);
     let path = format!("/api/activity/keys/{hash}/{}/{}/{}/{}/{}/{}", today.day(), u8::from(today.month()), today.year(),

@@ -95,6 +95,8 @@ pub struct TestApp {
     pub gateway: String,
     pub client: Client,
     pub state: server::state::AppState,
+    /// The test's own database, for reading what no API returns (raw analytics records).
+    pub database_url: String,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     _db: TestDb,
 }
@@ -133,7 +135,7 @@ pub async fn spawn_app(db: Db) -> Option<TestApp> {
 
 pub async fn spawn_app_with(db: Db, adjust: impl FnOnce(&mut Config)) -> Option<TestApp> {
     let (test_db, url) = TestDb::create(db).await?;
-    let mut config = test_config(url);
+    let mut config = test_config(url.clone());
     adjust(&mut config);
     let app = Application::build(config).await.expect("application starts");
     let base = format!("http://{}", app.api_addr());
@@ -144,7 +146,7 @@ pub async fn spawn_app_with(db: Db, adjust: impl FnOnce(&mut Config)) -> Option<
         let _ = rx.await;
     }));
     let client = Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    Some(TestApp { base, gateway, client, state, stop: Some(tx), _db: test_db })
+    Some(TestApp { base, gateway, client, state, database_url: url, stop: Some(tx), _db: test_db })
 }
 
 impl Drop for TestApp {
