@@ -424,10 +424,7 @@ async fn analytics_are_recorded(db: Db) {
     assert_eq!(text(&rows[3], "key_hash"), plain["key_hash"].as_str().unwrap());
     assert_eq!((raw(&rows[3], "raw_request"), raw(&rows[3], "raw_response")), (None, None), "bodies only with enable_detailed_recording");
     db.close().await;
-    let today = time::OffsetDateTime::now_utc();
-    let tomorrow = today + time::Duration::days(1);
-    let path = format!("/api/activity/keys/{hash}/{}/{}/{}/{}/{}/{}", today.day(), u8::from(today.month()), today.year(),
-                       tomorrow.day(), u8::from(tomorrow.month()), tomorrow.year());
+    let path = activity_from_today(hash);
     let activity = json_of(app.get(&c, &path).await, StatusCode::OK).await;
     let unit = &activity["data"][0];
     assert_eq!(unit["hits"], 3);

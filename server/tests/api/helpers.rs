@@ -301,6 +301,14 @@ impl TestApp {
     }
 }
 
+/// The activity API's path for a key's hits from today to tomorrow (UTC).
+pub fn activity_from_today(hash: &str) -> String {
+    let today = time::OffsetDateTime::now_utc();
+    let tomorrow = today + time::Duration::days(1);
+    format!("/api/activity/keys/{hash}/{}/{}/{}/{}/{}/{}", today.day(), u8::from(today.month()), today.year(),
+            tomorrow.day(), u8::from(tomorrow.month()), tomorrow.year())
+}
+
 /// A small upstream for the gateway tests: answers every request with what it received, as
 /// JSON; `/slow` waits 3 s first; `/status/{code}` answers that status; `/bytes/{n}` streams
 /// `n` bytes (`i % 251` for the i-th), chunked. `X-Upstream-Peer` names the connection the

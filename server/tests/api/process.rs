@@ -35,6 +35,36 @@ fn start_server(data_dir: &std::path::Path, port: u16, gw_port: u16) -> Server {
     Server { child, base: format!("http://127.0.0.1:{port}"), gateway: format!("http://127.0.0.1:{gw_port}") }
 }
 
+/// A data folder and two ports for one test's server, which may be started again on them, and an
+/// upstream for its APIs. The folder is removed when the test ends.
+struct Fixture {
+    data: std::path::PathBuf,
+    port: u16,
+    gw_port: u16,
+    client: reqwest::Client,
+    up: String,
+}
+
+impl Fixture {
+    async fn new(name: &str) -> Self {
+        let data = std::env::temp_dir().join(format!("portcullis-{name}-{}", server::secrets::random_hex(4)));
+        Self { data, port: free_port(), gw_port: free_port(), client: reqwest::Client::new(), up: spawn_upstream().await }
+    }
+
+    /// Starts the server on the fixture's folder and ports, and waits until it is ready.
+    async fn start(&self) -> Server {
+        let srv = start_server(&self.data, self.port, self.gw_port);
+        wait_ready(&self.client, &srv.base).await;
+        srv
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.data);
+    }
+}
+
 async fn wait_ready(client: &reqwest::Client, base: &str) {
     for _ in 0..200 {
         if client.get(format!("{base}/ready")).send().await.is_ok_and(|r| r.status().is_success()) {
@@ -78,14 +108,11 @@ async fn provision(client: &reqwest::Client, base: &str, name: &str, listen_path
 /// allows the requests of the last 2 s before the kill.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quota_survives_a_crash_within_one_flush_interval() {
-    let data = std::env::temp_dir().join(format!("portcullis-crash-{}", server::secrets::random_hex(4)));
-    let (port, gw_port) = (free_port(), free_port());
-    let client = reqwest::Client::new();
-    let up = spawn_upstream().await;
-    let mut srv = start_server(&data, port, gw_port);
-    wait_ready(&client, &srv.base).await;
+    let f = Fixture::new("crash").await;
+    let (client, up) = (&f.client, &f.up);
+    let mut srv = f.start().await;
 
-    let Provisioned { cred, key, .. } = provision(&client, &srv.base, "crash", "/c/", &up, 1_000_000).await;
+    let Provisioned { cred, key, .. } = provision(client, &srv.base, "crash", "/c/", up, 1_000_000).await;
 
     // Load from 8 clients for 5 s, then SIGKILL while requests are in flight.
     const CLIENTS: usize = 8;
@@ -118,8 +145,7 @@ async fn quota_survives_a_crash_within_one_flush_interval() {
     let rate = passed as f64 / started.elapsed().as_secs_f64();
     let recent = passes.iter().filter(|t| **t + Duration::from_secs(2) >= killed_at).count() as i64;
 
-    let srv2 = start_server(&data, port, gw_port);
-    wait_ready(&client, &srv2.base).await;
+    let srv2 = f.start().await;
     let read = client.get(format!("{}/api/keys/{key}", srv2.base)).header("Authorization", &cred).send().await.unwrap()
         .json::<serde_json::Value>().await.unwrap();
     let used = 1_000_000 - read["data"]["quota_remaining"].as_i64().unwrap();
@@ -131,7 +157,6 @@ async fn quota_survives_a_crash_within_one_flush_interval() {
     let mut srv2 = srv2;
     let _ = srv2.child.kill();
     let _ = srv2.child.wait();
-    let _ = std::fs::remove_dir_all(data);
 }
 
 /// SIGTERM while a proxied request waits on a slow upstream: that request still gets its answer,
@@ -140,14 +165,11 @@ async fn quota_survives_a_crash_within_one_flush_interval() {
 /// everything; only a crash may lose the last write-back interval).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_graceful_stop_finishes_requests_in_flight_and_keeps_their_counts() {
-    let data = std::env::temp_dir().join(format!("portcullis-stop-{}", server::secrets::random_hex(4)));
-    let (port, gw_port) = (free_port(), free_port());
-    let client = reqwest::Client::new();
-    let up = spawn_upstream().await;
-    let mut srv = start_server(&data, port, gw_port);
-    wait_ready(&client, &srv.base).await;
+    let f = Fixture::new("stop").await;
+    let (client, up) = (&f.client, &f.up);
+    let mut srv = f.start().await;
 
-    let Provisioned { cred, key, hash } = provision(&client, &srv.base, "stop", "/s/", &up, 1000).await;
+    let Provisioned { cred, key, hash } = provision(client, &srv.base, "stop", "/s/", up, 1000).await;
 
     const QUICK: i64 = 20;
     for _ in 0..QUICK {
@@ -171,21 +193,15 @@ async fn a_graceful_stop_finishes_requests_in_flight_and_keeps_their_counts() {
     let exit = srv.child.wait().unwrap();
     assert!(exit.success(), "a graceful stop exits cleanly: {exit}");
 
-    let mut srv2 = start_server(&data, port, gw_port);
-    wait_ready(&client, &srv2.base).await;
+    let mut srv2 = f.start().await;
     let read = client.get(format!("{}/api/keys/{key}", srv2.base)).header("Authorization", &cred).send().await.unwrap()
         .json::<serde_json::Value>().await.unwrap();
     assert_eq!(read["data"]["quota_remaining"], 1000 - QUICK - 1, "every request before the stop is counted");
-    let today = time::OffsetDateTime::now_utc();
-    let tomorrow = today + time::Duration::days(1);
-    let path = format!("/api/activity/keys/{hash}/{}/{}/{}/{}/{}/{}", today.day(), u8::from(today.month()), today.year(),
-                       tomorrow.day(), u8::from(tomorrow.month()), tomorrow.year());
-    let activity = client.get(format!("{}{path}", srv2.base)).header("Authorization", &cred).send().await.unwrap()
+    let activity = client.get(format!("{}{}", srv2.base, activity_from_today(&hash))).header("Authorization", &cred).send().await.unwrap()
         .json::<serde_json::Value>().await.unwrap();
     assert_eq!(activity["data"][0]["hits"], QUICK + 1, "every request before the stop is recorded: {activity}");
     let _ = srv2.child.kill();
     let _ = srv2.child.wait();
-    let _ = std::fs::remove_dir_all(data);
 }
 
 /// Retention: raw request records older than `PORTCULLIS_ANALYTICS_RETENTION_DAYS` (30 by
@@ -195,13 +211,10 @@ async fn a_graceful_stop_finishes_requests_in_flight_and_keeps_their_counts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retention_removes_old_raw_records_and_keeps_the_aggregates() {
     use sqlx::sqlite::SqlitePool;
-    let data = std::env::temp_dir().join(format!("portcullis-retention-{}", server::secrets::random_hex(4)));
-    let (port, gw_port) = (free_port(), free_port());
-    let client = reqwest::Client::new();
-    let up = spawn_upstream().await;
-    let mut srv = start_server(&data, port, gw_port);
-    wait_ready(&client, &srv.base).await;
-    let Provisioned { cred, key, hash } = provision(&client, &srv.base, "retention", "/r/", &up, 1000).await;
+    let f = Fixture::new("retention").await;
+    let (client, up) = (&f.client, &f.up);
+    let mut srv = f.start().await;
+    let Provisioned { cred, key, hash } = provision(client, &srv.base, "retention", "/r/", up, 1000).await;
     for _ in 0..5 {
         let r = client.get(format!("{}/r/x", srv.gateway)).header("Authorization", &key).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::OK);
@@ -210,7 +223,7 @@ async fn retention_removes_old_raw_records_and_keeps_the_aggregates() {
     assert!(Command::new("kill").args(["-TERM", &srv.child.id().to_string()]).status().unwrap().success());
     assert!(srv.child.wait().unwrap().success());
 
-    let db = SqlitePool::connect(&format!("sqlite://{}", data.join("portcullis.db").display())).await.unwrap();
+    let db = SqlitePool::connect(&format!("sqlite://{}", f.data.join("portcullis.db").display())).await.unwrap();
     let count = || async { sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM analytics").fetch_one(&db).await.unwrap() };
     assert_eq!(count().await, 5);
     let month_and_a_day_ms = 31 * 86_400_000_i64;
@@ -220,8 +233,7 @@ async fn retention_removes_old_raw_records_and_keeps_the_aggregates() {
         .await
         .unwrap();
 
-    let mut srv2 = start_server(&data, port, gw_port);
-    wait_ready(&client, &srv2.base).await;
+    let mut srv2 = f.start().await;
     let mut left = count().await;
     for _ in 0..100 {
         if left < 5 {
@@ -231,17 +243,12 @@ async fn retention_removes_old_raw_records_and_keeps_the_aggregates() {
         left = count().await;
     }
     assert_eq!(left, 2, "the three records older than 30 days are removed, the two others kept");
-    let today = time::OffsetDateTime::now_utc();
-    let tomorrow = today + time::Duration::days(1);
-    let path = format!("/api/activity/keys/{hash}/{}/{}/{}/{}/{}/{}", today.day(), u8::from(today.month()), today.year(),
-                       tomorrow.day(), u8::from(tomorrow.month()), tomorrow.year());
-    let activity = client.get(format!("{}{path}", srv2.base)).header("Authorization", &cred).send().await.unwrap()
+    let activity = client.get(format!("{}{}", srv2.base, activity_from_today(&hash))).header("Authorization", &cred).send().await.unwrap()
         .json::<serde_json::Value>().await.unwrap();
     assert_eq!(activity["data"][0]["hits"], 5, "the hourly aggregates stay: {activity}");
     db.close().await;
     let _ = srv2.child.kill();
     let _ = srv2.child.wait();
-    let _ = std::fs::remove_dir_all(data);
 }
 
 /// nginx `auth_request` against the forward-auth endpoint, with Debian's nginx.
