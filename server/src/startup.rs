@@ -174,7 +174,7 @@ impl Application {
         };
         let api = axum::serve(self.api, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(wait(rx.clone()));
-        let gateway = crate::gateway::listener::serve(self.gateway, self.state.gateway.clone(), self.state.gateway.workers(), wait(rx));
+        let gateway = crate::gateway::listener::serve(self.gateway, self.state.gateway.clone(), wait(rx));
         tokio::spawn(async move {
             shutdown.await;
             let _ = tx.send(true);

@@ -35,10 +35,10 @@ pub fn current_worker() -> Option<usize> {
 
 type Handoff = (std::net::TcpStream, SocketAddr);
 
-/// Serves the gateway on `listener` with `workers` threads until `shutdown` completes, then
+/// Serves the gateway on `listener` with its worker threads until `shutdown` completes, then
 /// lets the requests in flight finish. Dropping the returned future stops the workers too.
-pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>, workers: usize, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
-    let workers = workers.max(1);
+pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+    let workers = gateway.workers().max(1);
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut queues = Vec::with_capacity(workers);
     let mut threads = Vec::with_capacity(workers);

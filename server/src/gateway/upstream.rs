@@ -108,7 +108,6 @@ impl Upstreams {
             match answer {
                 Ok(response) => {
                     let lease = Lease { conn, origin: origin.clone(), home: self.idle.clone() };
-                    self.start_sweeping();
                     return Ok(response.map(|body| UpstreamBody { body, ended: false, lease: Some(lease) }));
                 }
                 Err(mut e) => match e.take_message() {
@@ -133,13 +132,15 @@ impl Upstreams {
     async fn connect(&self, target: &Uri) -> Result<Conn, UpstreamError> {
         let io = self.connector.clone().oneshot(target.clone()).await.map_err(|e| UpstreamError(innermost(&*e)))?;
         let (send, io) = http1::handshake(io).await.map_err(|e| UpstreamError(innermost(&e)))?;
+        self.start_sweeping();
         Ok(Conn { send, io, done: false })
     }
 
     /// Closes idle connections that expired or that the upstream closed, every `SWEEP_EVERY`,
-    /// on the runtime of the worker that first used the pool; stops when the pool is dropped.
+    /// on the runtime of the worker that opened the pool's first connection (called on each
+    /// new connection, never per request); stops when the pool is dropped.
     fn start_sweeping(&self) {
-        if self.sweeping.load(Ordering::Relaxed) || self.sweeping.swap(true, Ordering::AcqRel) {
+        if self.sweeping.swap(true, Ordering::AcqRel) {
             return;
         }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };

@@ -26,7 +26,7 @@ pub fn mono_nanos() -> u64 {
 /// empty strings with `==` hands glibc's AVX-512 `memcmp` their dangling pointers, and its
 /// masked load from an unmapped address is suppressed by a slow microcode assist, which cost
 /// a fifth of a cached key's check (`cargo bench --bench check`).
-pub fn same_scope(a: &str, b: &str) -> bool {
+pub(crate) fn same_scope(a: &str, b: &str) -> bool {
     a.len() == b.len() && (a.is_empty() || a == b)
 }
 
