@@ -80,6 +80,67 @@ pub struct Config {
     /// Mark the session cookie `Secure` (set this when the dashboard is served over HTTPS).
     #[arg(long, env = "PORTCULLIS_SECURE_COOKIES", default_value_t = false)]
     pub secure_cookies: bool,
+
+    #[command(flatten)]
+    pub security: SecurityConfig,
+}
+
+/// What keeps tenants and clients where they belong: where upstreams may be, who may read the
+/// metrics, and how long and how many connections a listener holds.
+#[derive(Args, Clone, Debug)]
+pub struct SecurityConfig {
+    /// Addresses upstreams and webhook targets may use although they are refused by default
+    /// (loopback, link-local, cloud metadata, Portcullis's own listeners): CIDRs separated by
+    /// commas, e.g. `127.0.0.0/8,::1/128`.
+    #[arg(long, env = "PORTCULLIS_UPSTREAM_ALLOW", value_delimiter = ',')]
+    pub upstream_allow: Vec<ipnet::IpNet>,
+
+    /// Token `/metrics` requires (`Authorization: Bearer <token>`). Without it, and without
+    /// PORTCULLIS_METRICS_LISTEN, `/metrics` is not served.
+    #[arg(long, env = "PORTCULLIS_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<Secret>,
+
+    /// Serve `/metrics` on this address of its own (no token needed there), e.g. an address
+    /// only the monitoring network reaches.
+    #[arg(long, env = "PORTCULLIS_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+
+    /// Seconds a client has to send a request's headers, on both listeners (nginx's
+    /// `client_header_timeout`).
+    #[arg(long, env = "PORTCULLIS_HEADER_TIMEOUT", default_value_t = DEFAULT_HEADER_TIMEOUT)]
+    pub header_timeout: f64,
+
+    /// Seconds an idle keep-alive connection stays open, on both listeners.
+    #[arg(long, env = "PORTCULLIS_IDLE_TIMEOUT", default_value_t = DEFAULT_IDLE_TIMEOUT)]
+    pub idle_timeout: f64,
+
+    /// Connections each listener serves at once; more wait in the kernel's queue.
+    #[arg(long, env = "PORTCULLIS_MAX_CONNECTIONS", default_value_t = DEFAULT_MAX_CONNECTIONS)]
+    pub max_connections: usize,
+
+    /// KiB of each request and response body kept in analytics for a key with
+    /// `enable_detailed_recording`; the rest is streamed, not kept.
+    #[arg(long, env = "PORTCULLIS_DETAILED_BODY_KB", default_value_t = DEFAULT_DETAILED_BODY_KB)]
+    pub detailed_body_kb: usize,
+}
+
+pub const DEFAULT_HEADER_TIMEOUT: f64 = 10.0;
+pub const DEFAULT_IDLE_TIMEOUT: f64 = 75.0;
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+pub const DEFAULT_DETAILED_BODY_KB: usize = 64;
+
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        Self {
+            upstream_allow: Vec::new(),
+            metrics_token: None,
+            metrics_listen: None,
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            detailed_body_kb: DEFAULT_DETAILED_BODY_KB,
+        }
+    }
 }
 
 /// What every command that touches the data needs: where it is, and how to hash passwords.

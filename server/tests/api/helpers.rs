@@ -8,6 +8,7 @@ pub const ADMIN_SECRET: &str = "test-admin-secret";
 pub const GATEWAY_SECRET: &str = "test-gateway-secret";
 pub const ADMIN_EMAIL: &str = "admin@example.org";
 pub const ADMIN_PASSWORD: &str = "correct horse battery";
+pub const METRICS_TOKEN: &str = "test-metrics-token";
 
 #[derive(Clone, Copy, Debug)]
 pub enum Db {
@@ -125,6 +126,12 @@ pub fn test_config(url: String) -> Config {
         upstream_timeout: 5.0,
         quota_flush_ms: 200,
         analytics_retention_days: 30,
+        security: server::config::SecurityConfig {
+            // The tests' upstreams run on loopback, which is refused by default.
+            upstream_allow: vec!["127.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()],
+            metrics_token: Some(METRICS_TOKEN.parse().unwrap()),
+            ..Default::default()
+        },
     }
 }
 
