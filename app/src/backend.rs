@@ -52,6 +52,12 @@ pub type SharedBackend = Arc<dyn DashboardBackend>;
 
 /// The name of the cookie that carries a dashboard session.
 pub const SESSION_COOKIE: &str = "portcullis_session";
+/// Its name when the dashboard is served over HTTPS: the `__Host-` prefix makes browsers refuse
+/// it unless it is `Secure`, for `/`, and set by this very host (no sibling subdomain can plant it).
+pub const SECURE_SESSION_COOKIE: &str = "__Host-portcullis_session";
+/// Every name a dashboard session cookie can have: the gateway never forwards these to an
+/// upstream, nor lets an upstream set them.
+pub const SESSION_COOKIE_NAMES: [&str; 2] = [SESSION_COOKIE, SECURE_SESSION_COOKIE];
 
 /// Finds the session cookie in a `Cookie` header value.
 pub fn session_cookie(cookie_header: &str) -> Option<&str> {
