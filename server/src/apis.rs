@@ -3,9 +3,11 @@
 use crate::audit::{Action, Actor, Audit, Object};
 use crate::changes::{Change, Changes};
 use crate::secrets::{object_id, random_hex};
-use crate::store::{now, ApiConflict, ApiRow, Store, StoreError};
+use crate::store::{now, ApiRow, ClusterLock, Store, StoreError};
+use app::model::api_definition::{canonical_domain, routes_overlap};
 use app::model::ApiDefinition;
 use serde_json::Value;
+use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -15,6 +17,10 @@ pub enum ApiError {
     DuplicateId,
     #[error("proxy.listen_path: '{0}' is already used by another API")]
     ListenPathTaken(String),
+    /// The route meets another organisation's: that organisation's clients could reach this
+    /// API (or the other way round). The other organisation is not named.
+    #[error("proxy.listen_path: '{0}' overlaps an API of another organisation")]
+    RouteOverlaps(String),
     #[error("API definition does not exist")]
     NotFound,
     #[error("The API cannot be deleted: {0} key(s) grant access to it. Remove it from their access rights (or delete them) first.")]
@@ -42,11 +48,40 @@ pub struct Apis {
     store: Store,
     audit: Audit,
     changes: Changes,
+    /// Held from the overlap check to the write of a route, so two writes cannot both pass the
+    /// check; across nodes the store's `ClusterLock::Routes` does the same.
+    routes: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Apis {
     pub fn new(store: Store, audit: Audit, changes: Changes) -> Self {
-        Self { store, audit, changes }
+        Self { store, audit, changes, routes: Arc::default() }
+    }
+
+    /// Refuses a route that another API already has (in this organisation) or that overlaps
+    /// another organisation's. `except` is the API being changed.
+    async fn check_route(&self, org_id: &str, except: &str, def: &ApiDefinition) -> Result<(), ApiError> {
+        let lp = &def.proxy.listen_path;
+        for other in self.store.api_routes().await? {
+            if other.api_id == except {
+                continue;
+            }
+            if other.org_id == org_id {
+                // Nesting inside one's own organisation is allowed, as in Tyk: the longest wins.
+                if other.domain == def.domain && other.listen_path == *lp {
+                    return Err(ApiError::ListenPathTaken(lp.clone()));
+                }
+            } else if routes_overlap((&other.domain, &other.listen_path), (&def.domain, lp)) {
+                return Err(ApiError::RouteOverlaps(lp.clone()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs a route's check and its write as one step, in this process and in the cluster.
+    async fn routing<T>(&self, work: impl std::future::Future<Output = Result<T, ApiError>>) -> Result<T, ApiError> {
+        let _routes = self.routes.lock().await;
+        self.store.exclusively_as(ClusterLock::Routes, work).await?
     }
 
     pub async fn create(&self, org_id: &str, actor: &Actor, mut def: ApiDefinition) -> Result<Api, ApiError> {
@@ -54,28 +89,32 @@ impl Apis {
         if def.api_id.is_empty() {
             def.api_id = random_hex(16);
         }
+        def.domain = canonical_domain(&def.domain);
         check(&def)?;
-        match self.store.api_conflict(&def.api_id, &def.proxy.listen_path).await? {
-            Some(ApiConflict::ApiId) => return Err(ApiError::DuplicateId),
-            Some(ApiConflict::ListenPath) => return Err(ApiError::ListenPathTaken(def.proxy.listen_path)),
-            None => {}
-        }
         let at = now();
         let row = ApiRow {
             api_id: def.api_id.clone(),
             mongo_id: object_id(),
             org_id: org_id.to_owned(),
             name: def.name.clone(),
+            domain: def.domain.clone(),
             listen_path: def.proxy.listen_path.clone(),
             definition: serde_json::to_string(&def).expect("definitions serialise"),
             created_at: at,
             updated_at: at,
         };
-        // A concurrent create can still win the race to a unique column.
-        match self.store.insert_api(&row).await {
-            Err(StoreError::Conflict) => return Err(ApiError::ListenPathTaken(def.proxy.listen_path)),
-            other => other?,
-        }
+        self.routing(async {
+            if self.store.api_id_taken(&def.api_id).await? {
+                return Err(ApiError::DuplicateId);
+            }
+            self.check_route(org_id, "", &def).await?;
+            match self.store.insert_api(&row).await {
+                // Only a concurrent create of the same api_id gets here: routes are checked under the lock.
+                Err(StoreError::Conflict) => Err(ApiError::DuplicateId),
+                other => Ok(other?),
+            }
+        })
+        .await?;
         self.changes.publish(Change::Api { api_id: row.api_id.clone() });
         let after = serde_json::to_value(&def).ok();
         self.audit.record(org_id, actor, Action::Created, Object::Api, &row.api_id, None, after.as_ref()).await?;
@@ -104,24 +143,30 @@ impl Apis {
         }
         def.api_id = current.row.api_id.clone();
         def.org_id = org_id.to_owned();
+        def.domain = canonical_domain(&def.domain);
         check(&def)?;
-        if def.proxy.listen_path != current.row.listen_path
-            && self.store.api_conflict("", &def.proxy.listen_path).await? == Some(ApiConflict::ListenPath)
-        {
-            return Err(ApiError::ListenPathTaken(def.proxy.listen_path));
-        }
         let row = ApiRow {
             name: def.name.clone(),
+            domain: def.domain.clone(),
             listen_path: def.proxy.listen_path.clone(),
             definition: serde_json::to_string(&def).expect("definitions serialise"),
             updated_at: now(),
             ..current.row.clone()
         };
-        match self.store.update_api(&row).await {
-            Err(StoreError::Conflict) => return Err(ApiError::ListenPathTaken(def.proxy.listen_path)),
-            Ok(false) => return Err(ApiError::NotFound),
-            other => other.map(|_| ())?,
-        }
+        // An unchanged route is not checked again: overlaps stored before the check existed
+        // must not block every other change to the API.
+        let moved = row.listen_path != current.row.listen_path || row.domain != current.row.domain;
+        self.routing(async {
+            if moved {
+                self.check_route(org_id, &row.api_id, &def).await?;
+            }
+            match self.store.update_api(&row).await {
+                Err(StoreError::Conflict) => Err(ApiError::ListenPathTaken(def.proxy.listen_path.clone())),
+                Ok(false) => Err(ApiError::NotFound),
+                other => other.map(|_| ()).map_err(ApiError::from),
+            }
+        })
+        .await?;
         self.changes.publish(Change::Api { api_id: row.api_id.clone() });
         let before = serde_json::to_value(&current.definition).ok();
         let after = serde_json::to_value(&def).ok();

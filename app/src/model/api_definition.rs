@@ -24,6 +24,10 @@ pub struct ApiDefinition {
     pub active: bool,
     #[serde(deserialize_with = "nullable")]
     pub proxy: Proxy,
+    /// Tyk's `domain`: when set, the API serves only requests whose `Host` is this host name
+    /// (case-insensitive, any port). Empty serves every host.
+    #[serde(deserialize_with = "nullable", skip_serializing_if = "String::is_empty")]
+    pub domain: String,
     #[serde(deserialize_with = "nullable")]
     pub use_keyless: bool,
     #[serde(deserialize_with = "nullable")]
@@ -56,6 +60,7 @@ impl Default for ApiDefinition {
             org_id: String::new(),
             active: true,
             proxy: Proxy::default(),
+            domain: String::new(),
             use_keyless: false,
             use_basic_auth: false,
             enable_signature_checking: false,
@@ -194,6 +199,9 @@ impl ApiDefinition {
         } else if lp.chars().any(|c| c.is_whitespace() || c == '?' || c == '#') {
             problems.push(("proxy.listen_path", "must be a plain path (no spaces, '?' or '#')".into()));
         }
+        if !self.domain.is_empty() && !is_host_name(&self.domain) {
+            problems.push(("domain", "must be a host name, such as api.example.com (no scheme, port or path)".into()));
+        }
         let target = &self.proxy.target_url;
         if !(target.starts_with("http://") || target.starts_with("https://")) || target.len() <= "http://".len() {
             problems.push(("proxy.target_url", "must be an http:// or https:// URL".into()));
@@ -207,6 +215,43 @@ impl ApiDefinition {
         }
         problems
     }
+}
+
+/// A DNS host name (letters, digits and hyphens in dot-separated labels), as Tyk's `domain`
+/// takes it without its patterns.
+pub fn is_host_name(s: &str) -> bool {
+    let s = s.strip_suffix('.').unwrap_or(s);
+    !s.is_empty()
+        && s.len() <= 253
+        && s.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
+
+/// A domain as stored and compared: lower case, without a final dot, trimmed.
+pub fn canonical_domain(domain: &str) -> String {
+    let d = domain.trim();
+    d.strip_suffix('.').unwrap_or(d).to_ascii_lowercase()
+}
+
+/// Do two listen paths overlap: is one a prefix of the other, by whole path segments? `/pay`
+/// and `/pay/v2/` do, `/pay` and `/payments` do not, `/` overlaps every path.
+pub fn listen_paths_overlap(a: &str, b: &str) -> bool {
+    let (a, b) = (a.trim_end_matches('/'), b.trim_end_matches('/'));
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    long.strip_prefix(short).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+/// Could two routes (domain, listen path) be asked for the same request? Two different
+/// domains never; an API without a domain serves every host, so it meets any other route
+/// whose listen path overlaps its own.
+pub fn routes_overlap(a: (&str, &str), b: (&str, &str)) -> bool {
+    let hosts_meet = a.0.is_empty() || b.0.is_empty() || a.0.eq_ignore_ascii_case(b.0);
+    hosts_meet && listen_paths_overlap(a.1, b.1)
 }
 
 #[cfg(test)]
@@ -261,6 +306,44 @@ mod tests {
         def.proxy.target_url = "http://x".into();
         def.hmac_allowed_algorithms = vec!["md5".into()];
         assert_eq!(def.validate().unwrap_err().0, "hmac_allowed_algorithms");
+    }
+
+    #[test]
+    fn domains() {
+        for good in ["api.example.com", "localhost", "a-b.c1.io", "API.Example.com", "127.0.0.1"] {
+            assert!(is_host_name(good), "{good}");
+        }
+        for bad in ["", "http://a.com", "a.com:80", "a.com/x", "-a.com", "a..com", "a_b.com", "*.a.com", "{sub}.a.com", "é.com"] {
+            assert!(!is_host_name(bad), "{bad}");
+        }
+        let mut def = ApiDefinition { name: "x".into(), ..ApiDefinition::default() };
+        def.proxy.listen_path = "/x/".into();
+        def.proxy.target_url = "http://up".into();
+        def.domain = "a.com:80".into();
+        assert_eq!(def.validate().unwrap_err().0, "domain");
+        def.domain = "a.com".into();
+        assert!(def.validate().is_ok());
+        assert_eq!(canonical_domain(" API.Example.com. "), "api.example.com");
+        let back = serde_json::to_value(&def).unwrap();
+        assert_eq!(back["domain"], "a.com");
+        def.domain.clear();
+        assert!(serde_json::to_value(&def).unwrap().get("domain").is_none(), "no domain, no field: a read returns what was written");
+    }
+
+    #[test]
+    fn overlaps() {
+        assert!(listen_paths_overlap("/pay", "/pay/v2/"));
+        assert!(listen_paths_overlap("/pay/v2/", "/pay/"));
+        assert!(listen_paths_overlap("/pay/", "/pay"));
+        assert!(listen_paths_overlap("/", "/anything/"));
+        assert!(listen_paths_overlap("/x", "/"));
+        assert!(!listen_paths_overlap("/pay", "/payments"));
+        assert!(!listen_paths_overlap("/payments/", "/pay/"));
+        assert!(!listen_paths_overlap("/a/b", "/a/c"));
+        assert!(routes_overlap(("", "/pay/"), ("b.com", "/pay/v2/")));
+        assert!(routes_overlap(("A.com", "/pay/"), ("a.com", "/")));
+        assert!(!routes_overlap(("a.com", "/pay/"), ("b.com", "/pay/")));
+        assert!(!routes_overlap(("", "/pay/"), ("", "/payments/")));
     }
 
     #[test]

@@ -762,6 +762,8 @@ impl PolicyForm {
 pub struct ApiForm {
     pub name: String,
     pub listen_path: String,
+    /// Tyk's `domain`: the one host the API answers on; empty for every host.
+    pub domain: String,
     pub target_url: String,
     pub strip_listen_path: bool,
     pub auth_mode: AuthMode,
@@ -780,6 +782,7 @@ impl Default for ApiForm {
         Self {
             name: String::new(),
             listen_path: String::new(),
+            domain: String::new(),
             target_url: String::new(),
             strip_listen_path: true,
             auth_mode: AuthMode::Key,
@@ -839,6 +842,7 @@ impl ApiForm {
     pub fn apply(&self, def: &mut ApiDefinition) {
         def.name = self.name.trim().to_owned();
         def.proxy.listen_path = self.listen_path.trim().to_owned();
+        def.domain = self.domain.trim().to_owned();
         def.proxy.target_url = self.target_url.trim().to_owned();
         def.proxy.strip_listen_path = self.strip_listen_path;
         def.active = self.active;
@@ -870,6 +874,7 @@ impl ApiForm {
         Self {
             name: def.name.clone(),
             listen_path: def.proxy.listen_path.clone(),
+            domain: def.domain.clone(),
             target_url: def.proxy.target_url.clone(),
             strip_listen_path: def.proxy.strip_listen_path,
             auth_mode: def.auth_mode(),
@@ -1064,5 +1069,11 @@ mod tests {
         assert_eq!(def.version_data.default_version, "v1");
         assert_eq!(def.auth_mode(), AuthMode::Hmac);
         assert_eq!(ApiForm::from_definition(&def), form);
+        form.domain = "https://api.example.com".into();
+        assert_eq!(fields(&validate_api_form(&form)), vec!["domain"]);
+        form.domain = " api.example.com ".into();
+        assert_eq!(validate_api_form(&form), vec![]);
+        form.apply(&mut def);
+        assert_eq!(def.domain, "api.example.com");
     }
 }

@@ -187,6 +187,7 @@ fn ApiEditor(#[prop(optional)] existing: Option<ApiDetail>) -> impl IntoView {
     let f = existing.map(|d| d.form).unwrap_or_default();
     let name = RwSignal::new(f.name);
     let listen_path = RwSignal::new(f.listen_path);
+    let domain = RwSignal::new(f.domain);
     let target_url = RwSignal::new(f.target_url);
     let strip = RwSignal::new(f.strip_listen_path);
     let auth_mode = RwSignal::new(f.auth_mode);
@@ -218,6 +219,7 @@ fn ApiEditor(#[prop(optional)] existing: Option<ApiDetail>) -> impl IntoView {
         let form = ApiForm {
             name: name.get_untracked(),
             listen_path: listen_path.get_untracked(),
+            domain: domain.get_untracked(),
             target_url: target_url.get_untracked(),
             strip_listen_path: strip.get_untracked(),
             auth_mode: auth_mode.get_untracked(),
@@ -265,6 +267,8 @@ fn ApiEditor(#[prop(optional)] existing: Option<ApiDetail>) -> impl IntoView {
                     <TextField value=target_url errors field="proxy.target_url" label="Target URL" placeholder="http://orders.internal:8080"
                         kind="url" hint="Where the gateway forwards the requests it lets through."/>
                 </div>
+                <TextField value=domain errors field="domain" label="Domain (optional)" placeholder="api.example.com"
+                    hint="Serve this API only to requests for this host name. Empty: every host."/>
                 <CheckField checked=strip id="f-strip" label="Strip the listen path" hint="Forward /orders/items as /items."/>
                 <CheckField checked=active id="f-api-active" label="Active" hint="An inactive API is not served by the gateway."/>
             </section>

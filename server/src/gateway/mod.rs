@@ -5,6 +5,7 @@
 pub mod cache;
 pub mod credentials;
 pub mod listener;
+pub mod path;
 pub mod pipeline;
 pub mod proxy;
 pub mod refusal;
@@ -127,13 +128,14 @@ impl Gateway {
         &self.analytics
     }
 
-    /// The API serving a path (public for the benchmark).
+    /// The API serving a path on any host (public for the benchmark).
     pub async fn lookup_api(&self, path: &str) -> Option<Arc<LiveApi>> {
-        self.api_for(path).await
+        self.api_for(None, path).await
     }
 
-    /// The API serving a path, reading the API table again first if it changed.
-    async fn api_for(&self, path: &str) -> Option<Arc<LiveApi>> {
+    /// The API serving a (normalised) path on a host, reading the API table again first if it
+    /// changed.
+    async fn api_for(&self, host: Option<&str>, path: &str) -> Option<Arc<LiveApi>> {
         if self.apis_loaded_at.load(Ordering::Acquire) != self.api_changes.load(Ordering::Acquire) {
             // Requests arriving meanwhile wait for the new table rather than use the old one.
             let _reloading = self.reloading.lock().await;
@@ -145,7 +147,23 @@ impl Gateway {
                 }
             }
         }
-        self.registry.find(path)
+        self.registry.find(host, path)
+    }
+
+    /// The request path, normalised once for every rule after it (see `path`). Refused when its
+    /// `..` segments climb above the root, or move it out of the API its raw form addressed:
+    /// `/pay/../admin` must not become a request to whatever serves `/admin`.
+    async fn normalised_path(&self, host: Option<&str>, raw: &str) -> Result<String, Refusal> {
+        let decoded = path::decode_unreserved(raw);
+        let normal = path::remove_dot_segments(&decoded).map_err(|_| Refusal::PathClimbs)?;
+        if normal != decoded {
+            let addressed = self.api_for(host, &decoded).await.map(|a| a.api_id.clone());
+            let served = self.api_for(host, &normal).await.map(|a| a.api_id.clone());
+            if addressed != served {
+                return Err(Refusal::PathClimbs);
+            }
+        }
+        Ok(normal.into_owned())
     }
 
     /// A key by hash: from the cache, or loaded on first use. Concurrent first requests for
@@ -261,10 +279,24 @@ pub async fn handle(gw: Arc<Gateway>, client: SocketAddr, req: hyper::Request<hy
 }
 
 /// Every request to the gateway that is not forward-auth: check, proxy, record.
-async fn proxy_request(gw: &Gateway, client: SocketAddr, req: Request) -> Response {
+async fn proxy_request(gw: &Gateway, client: SocketAddr, mut req: Request) -> Response {
     let started = Instant::now();
-    let path = req.uri().path().to_owned();
-    let Some(api) = gw.api_for(&path).await else {
+    let host = request_host(&req).map(str::to_owned);
+    let path = match gw.normalised_path(host.as_deref(), req.uri().path()).await {
+        Ok(p) => p,
+        Err(refusal) => {
+            gw.metrics.refusal(refusal.reason());
+            return refusal.render(HeaderMap::new());
+        }
+    };
+    // Every later step (access rights, version, analytics, the upstream's URI) reads this path.
+    if path != req.uri().path() {
+        match with_path(req.uri(), &path) {
+            Some(uri) => *req.uri_mut() = uri,
+            None => return Refusal::Internal.render(HeaderMap::new()),
+        }
+    }
+    let Some(api) = gw.api_for(host.as_deref(), &path).await else {
         gw.metrics.refusal(Refusal::NoApi.reason());
         return Refusal::NoApi.render(HeaderMap::new());
     };
@@ -303,6 +335,23 @@ async fn proxy_request(gw: &Gateway, client: SocketAddr, req: Request) -> Respon
     let (response, raw_response) = if detailed { buffer_response(response).await } else { (response, None) };
     gw.record(&api, key.as_deref(), &version, &method, &path, status, started, upstream, (raw_request, raw_response));
     response
+}
+
+/// The host the client asked for: `Host`, or the authority of an absolute-form or HTTP/2
+/// request.
+fn request_host(req: &Request) -> Option<&str> {
+    req.headers().get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).or_else(|| req.uri().authority().map(|a| a.as_str()))
+}
+
+/// The URI with another path and the same query, in origin form.
+fn with_path(uri: &axum::http::Uri, path: &str) -> Option<axum::http::Uri> {
+    let pq = match uri.query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path.to_owned(),
+    };
+    let mut parts = uri.clone().into_parts();
+    parts.path_and_query = Some(pq.parse().ok()?);
+    axum::http::Uri::from_parts(parts).ok()
 }
 
 async fn buffer_request(req: Request) -> (Request, Option<String>) {
@@ -344,10 +393,16 @@ async fn forward_auth(gw: &Gateway, req: Request) -> Response {
     let header = |names: &[&str]| names.iter().find_map(|n| headers.get(*n).and_then(|v| v.to_str().ok()).map(str::to_owned));
     // nginx: X-Original-URI/-Method (set in its config); Traefik: X-Forwarded-Uri/-Method;
     // Envoy: the original path appended to ours.
-    let uri = header(&["x-forwarded-uri", "x-original-uri"]).unwrap_or_else(|| {
-        let full = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
-        full.strip_prefix(FORWARD_AUTH_PATH).filter(|r| !r.is_empty()).unwrap_or("/").to_owned()
-    });
+    // The host is the one the proxy saw: Traefik passes it in X-Forwarded-Host beside
+    // X-Forwarded-Uri; nginx's subrequest and Envoy keep the original Host.
+    let (uri, host) = match (header(&["x-forwarded-uri"]), header(&["x-original-uri"])) {
+        (Some(uri), _) => (uri, header(&["x-forwarded-host", "host"])),
+        (None, Some(uri)) => (uri, header(&["host"])),
+        (None, None) => {
+            let full = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+            (full.strip_prefix(FORWARD_AUTH_PATH).filter(|r| !r.is_empty()).unwrap_or("/").to_owned(), header(&["host"]))
+        }
+    };
     let method: Method = header(&["x-forwarded-method", "x-original-method"])
         .and_then(|m| m.parse().ok())
         .unwrap_or_else(|| req.method().clone());
@@ -355,7 +410,14 @@ async fn forward_auth(gw: &Gateway, req: Request) -> Response {
         Some((p, q)) => (p.to_owned(), Some(q.to_owned())),
         None => (uri.clone(), None),
     };
-    let Some(api) = gw.api_for(&path).await else {
+    let path = match gw.normalised_path(host.as_deref(), &path).await {
+        Ok(p) => p,
+        Err(refusal) => {
+            gw.metrics.refusal(refusal.reason());
+            return refusal.render(HeaderMap::new());
+        }
+    };
+    let Some(api) = gw.api_for(host.as_deref(), &path).await else {
         gw.metrics.refusal(Refusal::NoApi.reason());
         return Refusal::NoApi.render(HeaderMap::new());
     };

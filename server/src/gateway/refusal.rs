@@ -18,6 +18,9 @@ pub enum Refusal {
     QuotaExceeded,
     BasicAuthFailed,
     HmacInvalid,
+    /// The path's `..` segments climb above the root, or out of the listen path the path
+    /// addressed before they were applied.
+    PathClimbs,
     UpstreamUnreachable(String),
     UpstreamTimeout,
     /// Redis (the cluster's counters) is unreachable and the gateway fails closed.
@@ -36,7 +39,7 @@ impl Refusal {
                 StatusCode::FORBIDDEN
             }
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            Self::HmacInvalid => StatusCode::BAD_REQUEST,
+            Self::HmacInvalid | Self::PathClimbs => StatusCode::BAD_REQUEST,
             Self::UpstreamUnreachable(_) => StatusCode::BAD_GATEWAY,
             Self::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
             Self::LimiterUnavailable | Self::KeyStoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -57,6 +60,7 @@ impl Refusal {
             Self::QuotaExceeded => "Quota exceeded".into(),
             Self::BasicAuthFailed => "User not authorised".into(),
             Self::HmacInvalid => "Authorization field missing, malformed or invalid".into(),
+            Self::PathClimbs => "The path's '..' segments climb above the root or out of the API's listen path".into(),
             Self::UpstreamUnreachable(why) => format!("The upstream service could not be reached: {why}"),
             Self::UpstreamTimeout => "The upstream service did not answer in time".into(),
             Self::LimiterUnavailable => "Rate limit and quota counters are unavailable; try again shortly".into(),
@@ -79,6 +83,7 @@ impl Refusal {
             Self::QuotaExceeded => "quota_exceeded",
             Self::BasicAuthFailed => "basic_auth_failed",
             Self::HmacInvalid => "hmac_invalid",
+            Self::PathClimbs => "path_climbs",
             Self::UpstreamUnreachable(_) => "upstream_unreachable",
             Self::UpstreamTimeout => "upstream_timeout",
             Self::LimiterUnavailable => "limiter_unavailable",

@@ -1,4 +1,6 @@
-//! The APIs the gateway serves, in memory, matched by listen path (the longest first).
+//! The APIs the gateway serves, in memory, matched by host and listen path: the APIs bound to
+//! the request's host (Tyk's `domain`) first, then those without a domain; among them the
+//! longest listen path that serves the path by whole segments.
 
 use crate::store::{Store, StoreError};
 use app::model::{ApiDefinition, AuthMode};
@@ -74,21 +76,51 @@ impl ApiRegistry {
                 None => tracing::error!(api_id = %row.api_id, "API target URL does not parse; not served"),
             }
         }
-        apis.sort_by_key(|a| std::cmp::Reverse(a.def.proxy.listen_path.len()));
+        apis.sort_by_key(|a| (a.def.domain.is_empty(), std::cmp::Reverse(a.def.proxy.listen_path.len())));
         let n = apis.len();
         *self.apis.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(apis);
         Ok(n)
     }
 
-    /// The API whose listen path is the longest prefix of `path` (a listen path `/a/` also
-    /// serves `/a`).
-    pub fn find(&self, path: &str) -> Option<Arc<LiveApi>> {
+    /// The API serving this (normalised) path on this host: one bound to the host if any serves
+    /// it, else one without a domain; the longest listen path first. `host` is the request's
+    /// `Host` as sent: its port is ignored (see [`host_name`]).
+    pub fn find(&self, host: Option<&str>, path: &str) -> Option<Arc<LiveApi>> {
+        let host = host.map(host_name).unwrap_or("");
         let apis = self.apis.read().unwrap_or_else(|e| e.into_inner()).clone();
         apis.iter()
             .find(|a| {
-                let lp = a.def.proxy.listen_path.as_str();
-                path.starts_with(lp) || (lp.ends_with('/') && path == lp.trim_end_matches('/'))
+                (a.def.domain.is_empty() || a.def.domain.eq_ignore_ascii_case(host))
+                    && super::path::listen_path_serves(&a.def.proxy.listen_path, path)
             })
             .cloned()
+    }
+}
+
+/// The host name of a `Host` header (or authority): without its port and a final dot. A
+/// domain never has a port, so `api.example.com:8080` matches the domain `api.example.com`:
+/// the gateway may listen on any port, behind any proxy.
+pub fn host_name(host: &str) -> &str {
+    let name = if host.starts_with('[') {
+        // An IPv6 literal: the port, if any, follows the bracket.
+        host.split_once(']').map_or(host, |(ip, _)| &host[..ip.len() + 1])
+    } else {
+        host.rsplit_once(':').map_or(host, |(name, _)| name)
+    };
+    name.strip_suffix('.').unwrap_or(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_name;
+
+    #[test]
+    fn host_names() {
+        assert_eq!(host_name("api.example.com"), "api.example.com");
+        assert_eq!(host_name("api.example.com:8080"), "api.example.com");
+        assert_eq!(host_name("api.example.com.:80"), "api.example.com");
+        assert_eq!(host_name("[::1]:8080"), "[::1]");
+        assert_eq!(host_name("[::1]"), "[::1]");
+        assert_eq!(host_name(""), "");
     }
 }

@@ -37,7 +37,7 @@ fn definition(mut body: Value) -> Result<ApiDefinition, DashboardError> {
     responses(
         (status = 200, description = "`API created`: `Meta` is the internal id, `ID` the `api_id`", body = ApiResponse),
         (status = 400, description = "The definition is invalid; the message names the field", body = ApiResponse),
-        (status = 409, description = "The `api_id` or the listen path is taken", body = ApiResponse),
+        (status = 409, description = "The `api_id` or the listen path is taken, or the listen path overlaps an API of another organisation", body = ApiResponse),
     ))]
 async fn create(ApiUser(user): ApiUser, State(s): State<AppState>, JsonBody(body): JsonBody<Value>) -> Result<Json<Value>, DashboardError> {
     let api = s.apis.create(&user.org_id, &user.actor(), definition(body)?).await?;
@@ -86,7 +86,7 @@ async fn one(ApiUser(user): ApiUser, State(s): State<AppState>, Path(id): Path<S
         (status = 200, description = "`API updated`", body = ApiResponse),
         (status = 400, description = "The definition is invalid, or changes `api_id`", body = ApiResponse),
         (status = 404, description = "No such API", body = ApiResponse),
-        (status = 409, description = "The listen path is taken", body = ApiResponse),
+        (status = 409, description = "The listen path is taken, or overlaps an API of another organisation", body = ApiResponse),
     ))]
 async fn update(
     ApiUser(user): ApiUser,

@@ -91,7 +91,7 @@ impl From<crate::apis::ApiError> for DashboardError {
         use crate::apis::ApiError as E;
         match e {
             E::Invalid { .. } => Self::BadRequest(e.to_string()),
-            E::DuplicateId | E::ListenPathTaken(_) | E::InUse(_) => Self::Conflict(e.to_string()),
+            E::DuplicateId | E::ListenPathTaken(_) | E::RouteOverlaps(_) | E::InUse(_) => Self::Conflict(e.to_string()),
             E::NotFound => Self::NotFound(e.to_string()),
             E::Store(s) => s.into(),
         }

@@ -7,6 +7,8 @@ pub struct ApiRow {
     pub mongo_id: String,
     pub org_id: String,
     pub name: String,
+    /// Tyk's `domain`, in lower case; '' for every host.
+    pub domain: String,
     pub listen_path: String,
     /// The ApiDefinition JSON.
     pub definition: String,
@@ -14,7 +16,7 @@ pub struct ApiRow {
     pub updated_at: i64,
 }
 
-const COLUMNS: &str = "api_id, mongo_id, org_id, name, listen_path, definition, created_at, updated_at";
+const COLUMNS: &str = "api_id, mongo_id, org_id, name, domain, listen_path, definition, created_at, updated_at";
 
 fn from_row(row: sqlx::any::AnyRow) -> Result<ApiRow, sqlx::Error> {
     Ok(ApiRow {
@@ -22,6 +24,7 @@ fn from_row(row: sqlx::any::AnyRow) -> Result<ApiRow, sqlx::Error> {
         mongo_id: row.try_get("mongo_id")?,
         org_id: row.try_get("org_id")?,
         name: row.try_get("name")?,
+        domain: row.try_get("domain")?,
         listen_path: row.try_get("listen_path")?,
         definition: row.try_get("definition")?,
         created_at: row.try_get("created_at")?,
@@ -29,18 +32,20 @@ fn from_row(row: sqlx::any::AnyRow) -> Result<ApiRow, sqlx::Error> {
     })
 }
 
-/// Which unique rule a write broke.
-#[derive(Debug, PartialEq, Eq)]
-pub enum ApiConflict {
-    ApiId,
-    ListenPath,
+/// Where an API is served: its host (Tyk's `domain`, '' for any) and listen path.
+#[derive(Clone, Debug)]
+pub struct ApiRoute {
+    pub api_id: String,
+    pub org_id: String,
+    pub domain: String,
+    pub listen_path: String,
 }
 
 impl Store {
     pub async fn insert_api(&self, api: &ApiRow) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO apis (api_id, mongo_id, org_id, name, listen_path, definition, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO apis (api_id, mongo_id, org_id, name, listen_path, definition, created_at, updated_at, domain) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&api.api_id)
         .bind(&api.mongo_id)
@@ -50,6 +55,7 @@ impl Store {
         .bind(&api.definition)
         .bind(api.created_at)
         .bind(api.updated_at)
+        .bind(&api.domain)
         .execute(&self.pool)
         .await
         .map_err(StoreError::from_write)?;
@@ -58,7 +64,7 @@ impl Store {
 
     pub async fn update_api(&self, api: &ApiRow) -> Result<bool, StoreError> {
         let done = sqlx::query(
-            "UPDATE apis SET name = $1, listen_path = $2, definition = $3, updated_at = $4 WHERE api_id = $5 AND org_id = $6",
+            "UPDATE apis SET name = $1, listen_path = $2, definition = $3, updated_at = $4, domain = $7 WHERE api_id = $5 AND org_id = $6",
         )
         .bind(&api.name)
         .bind(&api.listen_path)
@@ -66,22 +72,32 @@ impl Store {
         .bind(api.updated_at)
         .bind(&api.api_id)
         .bind(&api.org_id)
+        .bind(&api.domain)
         .execute(&self.pool)
         .await
         .map_err(StoreError::from_write)?;
         Ok(done.rows_affected() == 1)
     }
 
-    /// Which unique column a conflicting API would clash on.
-    pub async fn api_conflict(&self, api_id: &str, listen_path: &str) -> Result<Option<ApiConflict>, StoreError> {
-        if self.api_any_org(api_id).await?.is_some() {
-            return Ok(Some(ApiConflict::ApiId));
-        }
-        let taken: Option<String> = sqlx::query_scalar("SELECT api_id FROM apis WHERE listen_path = $1")
-            .bind(listen_path)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(taken.map(|_| ApiConflict::ListenPath))
+    /// Is this `api_id` (or internal id) taken, in any organisation?
+    pub async fn api_id_taken(&self, api_id: &str) -> Result<bool, StoreError> {
+        Ok(self.api_any_org(api_id).await?.is_some())
+    }
+
+    /// Every API's route, whatever its organisation: what a new route must not overlap.
+    pub async fn api_routes(&self) -> Result<Vec<ApiRoute>, StoreError> {
+        let rows = sqlx::query("SELECT api_id, org_id, domain, listen_path FROM apis").fetch_all(&self.pool).await?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(ApiRoute {
+                    api_id: row.try_get("api_id")?,
+                    org_id: row.try_get("org_id")?,
+                    domain: row.try_get("domain")?,
+                    listen_path: row.try_get("listen_path")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
     }
 
     /// An API by its `api_id` or its internal id, whatever its organisation.

@@ -15,7 +15,7 @@ mod sessions;
 mod users;
 
 pub use analytics::HourlyRow;
-pub use apis::{ApiConflict, ApiRow};
+pub use apis::{ApiRoute, ApiRow};
 pub use audit::AuditRow;
 pub use keys::{KeyFilter, KeyIndex, KeyRow};
 pub use policies::PolicyRow;
@@ -49,6 +49,15 @@ impl StoreError {
             _ => StoreError::Database(e),
         }
     }
+}
+
+/// The cluster-wide locks (PostgreSQL advisory lock keys).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClusterLock {
+    /// One-time work at start-up.
+    Startup = 7415937,
+    /// Checking a route against every other API and writing it, as one step.
+    Routes = 7415938,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -116,11 +125,17 @@ impl Store {
     /// Runs `work` while holding a cluster-wide lock (a PostgreSQL advisory lock), so that
     /// nodes starting together do one-time work once. SQLite belongs to one node: no lock.
     pub async fn exclusively<T, F: std::future::Future<Output = T>>(&self, work: F) -> Result<T, StoreError> {
+        self.exclusively_as(ClusterLock::Startup, work).await
+    }
+
+    /// [`Store::exclusively`] under one of several locks, so unrelated work does not queue.
+    /// On SQLite the caller serialises its own tasks: there is one node.
+    pub async fn exclusively_as<T, F: std::future::Future<Output = T>>(&self, lock: ClusterLock, work: F) -> Result<T, StoreError> {
         if self.backend == Backend::Sqlite {
             return Ok(work.await);
         }
         let mut conn = self.pool.acquire().await?.detach();
-        sqlx::query("SELECT pg_advisory_lock(7415937)").execute(&mut conn).await?;
+        sqlx::query("SELECT pg_advisory_lock($1)").bind(lock as i64).execute(&mut conn).await?;
         let result = work.await;
         // Closing the session releases the lock.
         let _ = sqlx::Connection::close(conn).await;

@@ -116,6 +116,9 @@ fn api_error(e: ApiError) -> AppError {
         ApiError::ListenPathTaken(path) => {
             AppError::invalid("proxy.listen_path", format!("'{path}' is already used by another API"))
         }
+        ApiError::RouteOverlaps(path) => {
+            AppError::invalid("proxy.listen_path", format!("'{path}' overlaps an API of another organisation"))
+        }
         ApiError::DuplicateId | ApiError::InUse(_) => AppError::invalid("", e.to_string()),
         ApiError::NotFound => AppError::NotFound("This API does not exist (it may have been deleted).".into()),
         ApiError::Store(s) => store_error(s),
