@@ -35,6 +35,16 @@ test("register, edit and delete an API; deletion is refused while a key grants i
   await page.getByRole("button", { name: "Register API" }).click();
   await expect(page.locator("#f-proxy-listen_path-error")).toContainText("already used by another API");
 
+  // Bound to a host (Tyk's domain), the same listen path is another route of this organisation.
+  await page.getByLabel("Domain (optional)").fill("https://shop.example.com");
+  await page.getByRole("button", { name: "Register API" }).click();
+  await expect(page.locator("#f-domain-error")).toHaveText("Must be a host name, such as api.example.com (no scheme, port or path)");
+  await page.getByLabel("Domain (optional)").fill("Shop.Example.com");
+  await page.getByRole("button", { name: "Register API" }).click();
+  await expect(page).toHaveURL(/\/apis\/[0-9a-f]+$/);
+  await ready(page);
+  await expect(page.getByLabel("Domain (optional)")).toHaveValue("shop.example.com");
+
   // Edit: back to key authentication, with versions.
   await page.goto("/apis");
   await page.getByRole("link", { name }).click();

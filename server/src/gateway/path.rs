@@ -74,10 +74,11 @@ pub fn remove_dot_segments(path: &str) -> Result<Cow<'_, str>, PathError> {
     let Some(rest) = path.strip_prefix('/') else {
         return remove_dot_segments(&format!("/{path}")).map(|p| Cow::Owned(p.into_owned()));
     };
-    let segments: Vec<&str> = rest.split('/').collect();
-    if !segments.iter().any(|s| *s == "." || *s == "..") {
+    // The common case, checked without allocating: nothing to remove.
+    if !rest.split('/').any(|s| s == "." || s == "..") {
         return Ok(Cow::Borrowed(path));
     }
+    let segments: Vec<&str> = rest.split('/').collect();
     let mut out: Vec<&str> = Vec::with_capacity(segments.len());
     let last = segments.len() - 1;
     for (i, seg) in segments.into_iter().enumerate() {

@@ -64,13 +64,15 @@ impl ApiRegistry {
     pub async fn reload(&self, store: &Store) -> Result<usize, StoreError> {
         let mut apis: Vec<Arc<LiveApi>> = Vec::new();
         for row in store.all_apis().await? {
-            let Ok(def) = serde_json::from_str::<ApiDefinition>(&row.definition) else {
+            let Ok(mut def) = serde_json::from_str::<ApiDefinition>(&row.definition) else {
                 tracing::error!(api_id = %row.api_id, "stored API definition does not parse; not served");
                 continue;
             };
             if !def.active {
                 continue;
             }
+            // The column is the canonical domain (a definition stored before it may differ in case).
+            def.domain = row.domain;
             match LiveApi::new(row.org_id, def) {
                 Some(api) => apis.push(Arc::new(api)),
                 None => tracing::error!(api_id = %row.api_id, "API target URL does not parse; not served"),
