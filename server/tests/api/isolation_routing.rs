@@ -304,10 +304,8 @@ async fn racing_organisations_cannot_both_win(db: Db) {
     for round in 0..25 {
         let (outer, inner) = (format!("/race{round}/"), format!("/race{round}/v2/"));
         let (first, second) = if round % 2 == 0 { (&a, &b) } else { (&b, &a) };
-        let (x, y) = tokio::join!(
-            app.post(first, "/api/apis", &def(&outer, "http://127.0.0.1:9", json!({}))),
-            app.post(second, "/api/apis", &def(&inner, "http://127.0.0.1:9", json!({}))),
-        );
+        let (outer, inner) = (def(&outer, "http://127.0.0.1:9", json!({})), def(&inner, "http://127.0.0.1:9", json!({})));
+        let (x, y) = tokio::join!(app.post(first, "/api/apis", &outer), app.post(second, "/api/apis", &inner));
         let mut statuses = [x.status(), y.status()];
         statuses.sort();
         assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT], "round {round}: exactly one wins");
