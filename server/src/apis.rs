@@ -2,10 +2,12 @@
 
 use crate::audit::{Action, Actor, Audit, Object};
 use crate::changes::{Change, Changes};
+use crate::gateway::egress::Egress;
 use crate::secrets::{object_id, random_hex};
 use crate::store::{now, ApiConflict, ApiRow, Store, StoreError};
 use app::model::ApiDefinition;
 use serde_json::Value;
+use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -42,11 +44,13 @@ pub struct Apis {
     store: Store,
     audit: Audit,
     changes: Changes,
+    /// Where a target may point (the gateway checks again when it connects).
+    egress: Arc<Egress>,
 }
 
 impl Apis {
-    pub fn new(store: Store, audit: Audit, changes: Changes) -> Self {
-        Self { store, audit, changes }
+    pub fn new(store: Store, audit: Audit, changes: Changes, egress: Arc<Egress>) -> Self {
+        Self { store, audit, changes, egress }
     }
 
     pub async fn create(&self, org_id: &str, actor: &Actor, mut def: ApiDefinition) -> Result<Api, ApiError> {
@@ -55,6 +59,7 @@ impl Apis {
             def.api_id = random_hex(16);
         }
         check(&def)?;
+        check_target(&self.egress, &def).await?;
         match self.store.api_conflict(&def.api_id, &def.proxy.listen_path).await? {
             Some(ApiConflict::ApiId) => return Err(ApiError::DuplicateId),
             Some(ApiConflict::ListenPath) => return Err(ApiError::ListenPathTaken(def.proxy.listen_path)),
@@ -105,6 +110,7 @@ impl Apis {
         def.api_id = current.row.api_id.clone();
         def.org_id = org_id.to_owned();
         check(&def)?;
+        check_target(&self.egress, &def).await?;
         if def.proxy.listen_path != current.row.listen_path
             && self.store.api_conflict("", &def.proxy.listen_path).await? == Some(ApiConflict::ListenPath)
         {
@@ -150,6 +156,13 @@ impl Apis {
 
 fn check(def: &ApiDefinition) -> Result<(), ApiError> {
     def.validate().map_err(|(field, message)| ApiError::Invalid { field, message })
+}
+
+/// The target must not resolve to an address the gateway refuses to reach.
+async fn check_target(egress: &Egress, def: &ApiDefinition) -> Result<(), ApiError> {
+    crate::gateway::upstream::check_target(egress, &def.proxy.target_url)
+        .await
+        .map_err(|refused| ApiError::Invalid { field: "proxy.target_url", message: refused.to_string() })
 }
 
 /// The JSON Tyk's Dashboard shows for an API: `{"api_definition": {...}}` with its ids.

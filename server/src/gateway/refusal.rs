@@ -18,7 +18,8 @@ pub enum Refusal {
     QuotaExceeded,
     BasicAuthFailed,
     HmacInvalid,
-    UpstreamUnreachable(String),
+    /// The cause (an address, an OS error) goes to the log, never to the client.
+    UpstreamUnreachable,
     UpstreamTimeout,
     /// Redis (the cluster's counters) is unreachable and the gateway fails closed.
     LimiterUnavailable,
@@ -37,7 +38,7 @@ impl Refusal {
             }
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Self::HmacInvalid => StatusCode::BAD_REQUEST,
-            Self::UpstreamUnreachable(_) => StatusCode::BAD_GATEWAY,
+            Self::UpstreamUnreachable => StatusCode::BAD_GATEWAY,
             Self::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
             Self::LimiterUnavailable | Self::KeyStoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -57,7 +58,7 @@ impl Refusal {
             Self::QuotaExceeded => "Quota exceeded".into(),
             Self::BasicAuthFailed => "User not authorised".into(),
             Self::HmacInvalid => "Authorization field missing, malformed or invalid".into(),
-            Self::UpstreamUnreachable(why) => format!("The upstream service could not be reached: {why}"),
+            Self::UpstreamUnreachable => "The upstream service could not be reached".into(),
             Self::UpstreamTimeout => "The upstream service did not answer in time".into(),
             Self::LimiterUnavailable => "Rate limit and quota counters are unavailable; try again shortly".into(),
             Self::KeyStoreUnavailable => "The key store is unavailable; try again shortly".into(),
@@ -79,7 +80,7 @@ impl Refusal {
             Self::QuotaExceeded => "quota_exceeded",
             Self::BasicAuthFailed => "basic_auth_failed",
             Self::HmacInvalid => "hmac_invalid",
-            Self::UpstreamUnreachable(_) => "upstream_unreachable",
+            Self::UpstreamUnreachable => "upstream_unreachable",
             Self::UpstreamTimeout => "upstream_timeout",
             Self::LimiterUnavailable => "limiter_unavailable",
             Self::KeyStoreUnavailable => "key_store_unavailable",
