@@ -107,8 +107,8 @@ impl<'a> Credential<'a> {
         let key_places = matches!(api.auth, AuthMode::Key | AuthMode::Keyless);
         Credential {
             header: Some(header),
-            param: (key_places && auth.use_param).then(|| named(&auth.param_name)),
-            cookie: (key_places && auth.use_cookie).then(|| named(&auth.cookie_name)),
+            param: (key_places && auth.use_param).then(|| named(auth.param_name.as_str())),
+            cookie: (key_places && auth.use_cookie).then(|| named(auth.cookie_name.as_str())),
         }
     }
 }
@@ -171,7 +171,7 @@ pub fn drop_session_set_cookies(headers: &mut HeaderMap) {
     if !headers.get_all(header::SET_COOKIE).iter().any(sets_session) {
         return;
     }
-    let kept: Vec<HeaderValue> = headers.get_all(header::SET_COOKIE).iter().filter(|v| !sets_session(v)).cloned().collect();
+    let kept: Vec<HeaderValue> = headers.get_all(header::SET_COOKIE).iter().filter(|v| !sets_session(*v)).cloned().collect();
     headers.remove(header::SET_COOKIE);
     for v in kept {
         headers.append(header::SET_COOKIE, v);

@@ -267,7 +267,7 @@ impl Service<Uri> for GuardedConnector {
         let host = target.host().unwrap_or("").trim_start_matches('[').trim_end_matches(']');
         if let Ok(ip) = host.parse::<IpAddr>() {
             if let Err(refused) = self.egress.check(SocketAddr::new(ip, port)) {
-                return Box::pin(std::future::ready(Err(refused.into())));
+                return Box::pin(std::future::ready(Err::<Self::Response, BoxError>(BoxError::from(refused))));
             }
         }
         // The resolver must know the port (own listeners are refused by address and port),
@@ -276,7 +276,7 @@ impl Service<Uri> for GuardedConnector {
         http.set_nodelay(true);
         http.set_connect_timeout(Some(self.timeout));
         http.enforce_http(false);
-        Box::pin(async move { http.call(target).await.map_err(Into::into) })
+        Box::pin(async move { http.oneshot(target).await.map_err(BoxError::from) })
     }
 }
 
@@ -298,15 +298,24 @@ impl Service<Name> for GuardedResolver {
     }
 
     fn call(&mut self, name: Name) -> Self::Future {
-        let (egress, port) = (self.egress.clone(), self.port);
-        Box::pin(async move {
-            let resolved: Vec<SocketAddr> = tokio::net::lookup_host((name.as_str(), port)).await?.collect();
-            let (allowed, refused): (Vec<_>, Vec<_>) = resolved.into_iter().map(|a| (a, egress.check(a))).partition(|(_, r)| r.is_ok());
-            match refused.into_iter().next() {
-                Some((_, Err(refusal))) if allowed.is_empty() => Err(Box::new(refusal) as BoxError),
-                _ => Ok(allowed.into_iter().map(|(a, _)| a).collect::<Vec<_>>().into_iter()),
+        Box::pin(resolve_allowed(self.egress.clone(), name, self.port))
+    }
+}
+
+async fn resolve_allowed(egress: Arc<Egress>, name: Name, port: u16) -> Result<std::vec::IntoIter<SocketAddr>, BoxError> {
+    let mut allowed = Vec::new();
+    let mut refused = None;
+    for addr in tokio::net::lookup_host((name.as_str(), port)).await? {
+        match egress.check(addr) {
+            Ok(()) => allowed.push(addr),
+            Err(r) => {
+                refused.get_or_insert(r);
             }
-        })
+        }
+    }
+    match refused {
+        Some(r) if allowed.is_empty() => Err(r.into()),
+        _ => Ok(allowed.into_iter()),
     }
 }
 
