@@ -202,3 +202,48 @@ fn upstream_uri(api: &LiveApi, uri: &Uri, credential: &Credential<'_>) -> Option
     }
     out.parse().ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(HeaderName::from_static(k), HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn credentials_and_sessions_are_taken_out() {
+        let credential = Credential { header: Some("x-api-key"), param: None, cookie: Some("api_cookie") };
+        let mut h = headers(&[
+            ("x-api-key", "k"),
+            ("cookie", "a=1; portcullis_session=s; API_COOKIE=k"),
+            ("cookie", "__host-Portcullis_Session=s;b=2;flag"),
+            ("authorization", "kept: not this API's header"),
+        ]);
+        strip_credentials(&mut h, &credential);
+        assert!(h.get("x-api-key").is_none());
+        assert_eq!(h.get_all("cookie").iter().collect::<Vec<_>>(), vec!["a=1; b=2; flag"]);
+        assert!(h.get("authorization").is_some());
+        let mut only_session = headers(&[("cookie", "portcullis_session=s")]);
+        strip_credentials(&mut only_session, &Credential::default());
+        assert!(only_session.get("cookie").is_none());
+    }
+
+    #[test]
+    fn session_set_cookies_are_dropped() {
+        let mut h = headers(&[
+            ("set-cookie", "a=1; Path=/"),
+            ("set-cookie", "portcullis_session=x; Path=/; HttpOnly"),
+            ("set-cookie", " __Host-PORTCULLIS_SESSION =x"),
+            ("set-cookie", "b=2"),
+            ("content-type", "text/plain"),
+        ]);
+        drop_session_set_cookies(&mut h);
+        assert_eq!(h.get_all("set-cookie").iter().collect::<Vec<_>>(), vec!["a=1; Path=/", "b=2"]);
+        assert!(h.get("content-type").is_some());
+    }
+}
