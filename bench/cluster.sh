@@ -36,7 +36,7 @@ node() {
   [ -n "${4:-}" ] && extra=(PORTCULLIS_REDIS_URL="$4")
   env PORTCULLIS_DATABASE_URL=$DB_URL PORTCULLIS_LISTEN=$2 PORTCULLIS_GATEWAY_LISTEN=$3 \
     PORTCULLIS_DATA_DIR=$work/$1 PORTCULLIS_SECRET_KEY=$(printf '5e%.0s' $(seq 32)) \
-    PORTCULLIS_ADMIN_SECRET=bench RUST_LOG=warn "${extra[@]}" target/release/portcullis serve >/dev/null &
+    PORTCULLIS_ADMIN_SECRET=bench PORTCULLIS_UPSTREAM_ALLOW=127.0.0.0/8 RUST_LOG=warn "${extra[@]}" target/release/portcullis serve >/dev/null &
   pids+=($!)
   for _ in $(seq 100); do curl -sf "http://$2/health" >/dev/null && return; sleep 0.1; done
   echo "node $1 did not start" >&2; exit 1

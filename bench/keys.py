@@ -48,7 +48,8 @@ def main():
         sys.exit("build first: scripts/build --release")
     data = tempfile.mkdtemp(prefix="portcullis-bench-")
     env = dict(os.environ, PORTCULLIS_LISTEN=f"127.0.0.1:{args.port}", PORTCULLIS_GATEWAY_LISTEN=f"127.0.0.1:{args.port + 1}",
-               PORTCULLIS_DATA_DIR=data, PORTCULLIS_ADMIN_SECRET=ADMIN, PORTCULLIS_BCRYPT_COST="4", RUST_LOG="warn")
+               PORTCULLIS_DATA_DIR=data, PORTCULLIS_ADMIN_SECRET=ADMIN, PORTCULLIS_BCRYPT_COST="4", RUST_LOG="warn",
+               PORTCULLIS_UPSTREAM_ALLOW="127.0.0.0/8")
     if args.database_url:
         env["PORTCULLIS_DATABASE_URL"] = args.database_url
     server = subprocess.Popen([binary, "serve"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)

@@ -45,6 +45,8 @@ export default defineConfig({
       PORTCULLIS_ADMIN_EMAIL: admin.email,
       PORTCULLIS_ADMIN_PASSWORD: admin.password,
       PORTCULLIS_BCRYPT_COST: "4",
+      // The tests' upstreams listen on loopback, which the gateway refuses by default.
+      PORTCULLIS_UPSTREAM_ALLOW: "127.0.0.0/8",
       RUST_LOG: "warn",
       // The site of this build, never a stale target/site left in the repository root by
       // another target folder.

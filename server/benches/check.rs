@@ -35,7 +35,7 @@ fn config(dir: &std::path::Path) -> Config {
         quota_flush_ms: 1000,
         analytics_retention_days: 0,
         secure_cookies: false,
-        security: server::config::SecurityConfig::default(),
+        security: server::config::SecurityConfig { upstream_allow: vec!["127.0.0.0/8".parse().unwrap()], ..Default::default() },
     }
 }
 

@@ -2,6 +2,7 @@
 
 use crate::audit::{Action, Actor, Audit, Object};
 use crate::changes::{Change, Changes};
+use crate::gateway::egress::Egress;
 use crate::secrets::{object_id, random_hex};
 use crate::store::{now, ApiRow, ClusterLock, Store, StoreError};
 use app::model::api_definition::{canonical_domain, routes_overlap};
@@ -51,11 +52,13 @@ pub struct Apis {
     /// Held from the overlap check to the write of a route, so two writes cannot both pass the
     /// check; across nodes the store's `ClusterLock::Routes` does the same.
     routes: Arc<tokio::sync::Mutex<()>>,
+    /// Where a target may point (the gateway checks again when it connects).
+    egress: Arc<Egress>,
 }
 
 impl Apis {
-    pub fn new(store: Store, audit: Audit, changes: Changes) -> Self {
-        Self { store, audit, changes, routes: Arc::default() }
+    pub fn new(store: Store, audit: Audit, changes: Changes, egress: Arc<Egress>) -> Self {
+        Self { store, audit, changes, routes: Arc::default(), egress }
     }
 
     /// Refuses a route that another API already has (in this organisation) or that overlaps
@@ -91,6 +94,7 @@ impl Apis {
         }
         def.domain = canonical_domain(&def.domain);
         check(&def)?;
+        check_target(&self.egress, &def).await?;
         let at = now();
         let row = ApiRow {
             api_id: def.api_id.clone(),
@@ -145,6 +149,7 @@ impl Apis {
         def.org_id = org_id.to_owned();
         def.domain = canonical_domain(&def.domain);
         check(&def)?;
+        check_target(&self.egress, &def).await?;
         let row = ApiRow {
             name: def.name.clone(),
             domain: def.domain.clone(),
@@ -195,6 +200,13 @@ impl Apis {
 
 fn check(def: &ApiDefinition) -> Result<(), ApiError> {
     def.validate().map_err(|(field, message)| ApiError::Invalid { field, message })
+}
+
+/// The target must not resolve to an address the gateway refuses to reach.
+async fn check_target(egress: &Egress, def: &ApiDefinition) -> Result<(), ApiError> {
+    crate::gateway::upstream::check_target(egress, &def.proxy.target_url)
+        .await
+        .map_err(|refused| ApiError::Invalid { field: "proxy.target_url", message: refused.to_string() })
 }
 
 /// The JSON Tyk's Dashboard shows for an API: `{"api_definition": {...}}` with its ids.

@@ -6,6 +6,7 @@ use crate::apis::Apis;
 use crate::audit::Audit;
 use crate::analytics::Analytics;
 use crate::changes::Changes;
+use crate::gateway::egress::{Egress, Listener};
 use crate::gateway::Gateway;
 use crate::keys::{Keys, KeysDeps};
 use crate::limits::quota::Quotas;
@@ -102,7 +103,8 @@ impl Application {
 
         let audit = Audit::new(store.clone());
         let changes = Changes::default();
-        let apis = Apis::new(store.clone(), audit.clone(), changes.clone());
+        let egress = Arc::new(own_egress(&config, api.local_addr()?, gateway.local_addr()?));
+        let apis = Apis::new(store.clone(), audit.clone(), changes.clone(), egress.clone());
         let vault = Vault::open(config.secret_key.as_ref().map(|s| s.expose()), &config.storage.data_dir)?;
         let metrics = Arc::new(Metrics::default());
         let redis = match &config.redis_url {
@@ -133,7 +135,7 @@ impl Application {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
         };
-        let gw = Arc::new(Gateway::new(store.clone(), keys.clone(), limits.clone(), analytics, metrics.clone(), upstream_timeout, gateway_threads));
+        let gw = Arc::new(Gateway::new(store.clone(), keys.clone(), limits.clone(), analytics, metrics.clone(), upstream_timeout, gateway_threads, egress));
         gw.subscribe(&changes);
 
         let state = AppState {
@@ -190,6 +192,13 @@ impl Application {
         self.state.store.close().await;
         Ok(())
     }
+}
+
+/// The egress rules: the operator's allow-list, and the addresses Portcullis itself answers on.
+fn own_egress(config: &Config, dashboard: SocketAddr, gateway: SocketAddr) -> Egress {
+    let mut own = vec![(dashboard, Listener::Dashboard), (gateway, Listener::Gateway)];
+    own.extend(config.security.metrics_listen.filter(|a| a.port() != 0).map(|a| (a, Listener::Metrics)));
+    Egress::new(config.security.upstream_allow.clone(), own)
 }
 
 async fn bind(addr: SocketAddr, var: &'static str) -> Result<TcpListener, StartError> {

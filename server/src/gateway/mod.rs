@@ -4,6 +4,7 @@
 
 pub mod cache;
 pub mod credentials;
+pub mod egress;
 pub mod listener;
 pub mod path;
 pub mod pipeline;
@@ -20,7 +21,6 @@ use crate::keys::Keys;
 use crate::limits::Limits;
 use crate::metrics::Metrics;
 use crate::store::Store;
-use app::model::AuthMode;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderName, Method, StatusCode};
@@ -77,6 +77,7 @@ impl Gateway {
         metrics: Arc<Metrics>,
         upstream_timeout: Duration,
         workers: usize,
+        egress: Arc<egress::Egress>,
     ) -> Self {
         Self {
             registry: ApiRegistry::default(),
@@ -85,7 +86,7 @@ impl Gateway {
             metrics,
             keys,
             store,
-            proxies: (0..=workers).map(|_| Proxy::new(upstream_timeout)).collect(),
+            proxies: (0..=workers).map(|_| Proxy::new(upstream_timeout, egress.clone())).collect(),
             analytics,
             api_changes: AtomicU64::new(1),
             apis_loaded_at: AtomicU64::new(0),
@@ -310,13 +311,8 @@ async fn proxy_request(gw: &Gateway, client: SocketAddr, mut req: Request) -> Re
             return refusal.render(headers);
         }
     };
-    let Passed { key, source, version, headers } = passed;
-    let credential = match (api.auth, &source) {
-        (AuthMode::Keyless, _) => Credential::None,
-        (AuthMode::BasicAuth, _) => Credential::Header("authorization"),
-        (_, Some(source)) => Credential::from(source),
-        (_, None) => Credential::Header(&api.auth_header),
-    };
+    let Passed { key, version, headers, .. } = passed;
+    let credential = Credential::of(&api);
     let detailed = key.as_ref().is_some_and(|k| k.session.enable_detailed_recording);
     let (req, raw_request) = if detailed { buffer_request(req).await } else { (req, None) };
     let upstream_started = Instant::now();

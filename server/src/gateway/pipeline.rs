@@ -8,7 +8,7 @@ use super::refusal::Refusal;
 use super::registry::LiveApi;
 use super::signature;
 use super::Gateway;
-use crate::keys::live::LiveKey;
+use crate::keys::live::{KeyKind, LiveKey};
 use crate::limits::rate::Rate;
 use crate::limits::{Ask, QuotaAsk, Unavailable};
 use app::model::{AuthMode, SessionState};
@@ -186,25 +186,28 @@ async fn authenticate(gw: &Gateway, api: &LiveApi, req: &RequestView<'_>) -> Res
         AuthMode::Hmac => Ok((verify_signature(gw, api, req).await?, None)),
         AuthMode::Key | AuthMode::Keyless => {
             let (token, source) = credentials::api_key(api, req.headers, req.query).ok_or(Refusal::AuthFieldMissing)?;
-            let key = find_key(gw, api, &token).await?.ok_or(Refusal::Disallowed)?;
+            let key = find_key(gw, api, &token, KeyKind::AuthToken).await?.ok_or(Refusal::Disallowed)?;
             Ok((key, Some(source)))
         }
     }
 }
 
-/// A presented key: by its own hash, or, for a custom key presented without its organisation
-/// prefix, as the API's organisation + key (Tyk's lookup order).
-async fn find_key(gw: &Gateway, api: &LiveApi, token: &str) -> Result<Option<Arc<LiveKey>>, Refusal> {
+/// A presented key of the kind the API takes: by its own hash, or, for a custom key presented
+/// without its organisation prefix, as the API's organisation + key (Tyk's lookup order). A
+/// key of another kind is not found: a basic-auth user's id (organisation + user name) or an
+/// HMAC key's id (sent in clear) is no bearer token.
+async fn find_key(gw: &Gateway, api: &LiveApi, token: &str, kind: KeyKind) -> Result<Option<Arc<LiveKey>>, Refusal> {
     if token.len() < 3 {
         return Ok(None);
     }
-    if let Some(k) = gw.key_for(crate::keys::id::hash(token).as_str()).await? {
+    let of_kind = |k: Option<Arc<LiveKey>>| k.filter(|k| k.kind == kind);
+    if let Some(k) = of_kind(gw.key_for(crate::keys::id::hash(token).as_str()).await?) {
         return Ok(Some(k));
     }
     if token.starts_with(&*api.org_id) {
         return Ok(None);
     }
-    gw.key_for(crate::keys::id::hash(&format!("{}{token}", api.org_id)).as_str()).await
+    Ok(of_kind(gw.key_for(crate::keys::id::hash(&format!("{}{token}", api.org_id)).as_str()).await?))
 }
 
 async fn verify_signature(gw: &Gateway, api: &LiveApi, req: &RequestView<'_>) -> Result<Arc<LiveKey>, Refusal> {
@@ -222,7 +225,7 @@ async fn verify_signature(gw: &Gateway, api: &LiveApi, req: &RequestView<'_>) ->
     if skew > 0.0 && (now_ms - date_ms).abs() as f64 > skew {
         return Err(invalid);
     }
-    let key = find_key(gw, api, &sig.key_id).await?.ok_or(invalid.clone())?;
+    let key = find_key(gw, api, &sig.key_id, KeyKind::Hmac).await?.ok_or(invalid.clone())?;
     let secret = key.hmac_secret.as_deref().filter(|s| !s.is_empty()).ok_or(invalid.clone())?;
     if !(key.session.hmac_enabled || key.session.enable_http_signature_validation) {
         return Err(invalid);

@@ -21,7 +21,8 @@ pub enum Refusal {
     /// The path's `..` segments climb above the root, or out of the listen path the path
     /// addressed before they were applied.
     PathClimbs,
-    UpstreamUnreachable(String),
+    /// The cause (an address, an OS error) goes to the log, never to the client.
+    UpstreamUnreachable,
     UpstreamTimeout,
     /// Redis (the cluster's counters) is unreachable and the gateway fails closed.
     LimiterUnavailable,
@@ -40,7 +41,7 @@ impl Refusal {
             }
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Self::HmacInvalid | Self::PathClimbs => StatusCode::BAD_REQUEST,
-            Self::UpstreamUnreachable(_) => StatusCode::BAD_GATEWAY,
+            Self::UpstreamUnreachable => StatusCode::BAD_GATEWAY,
             Self::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
             Self::LimiterUnavailable | Self::KeyStoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -61,7 +62,7 @@ impl Refusal {
             Self::BasicAuthFailed => "User not authorised".into(),
             Self::HmacInvalid => "Authorization field missing, malformed or invalid".into(),
             Self::PathClimbs => "The path's '..' segments climb above the root or out of the API's listen path".into(),
-            Self::UpstreamUnreachable(why) => format!("The upstream service could not be reached: {why}"),
+            Self::UpstreamUnreachable => "The upstream service could not be reached".into(),
             Self::UpstreamTimeout => "The upstream service did not answer in time".into(),
             Self::LimiterUnavailable => "Rate limit and quota counters are unavailable; try again shortly".into(),
             Self::KeyStoreUnavailable => "The key store is unavailable; try again shortly".into(),
@@ -84,7 +85,7 @@ impl Refusal {
             Self::BasicAuthFailed => "basic_auth_failed",
             Self::HmacInvalid => "hmac_invalid",
             Self::PathClimbs => "path_climbs",
-            Self::UpstreamUnreachable(_) => "upstream_unreachable",
+            Self::UpstreamUnreachable => "upstream_unreachable",
             Self::UpstreamTimeout => "upstream_timeout",
             Self::LimiterUnavailable => "limiter_unavailable",
             Self::KeyStoreUnavailable => "key_store_unavailable",

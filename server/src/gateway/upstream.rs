@@ -7,23 +7,29 @@
 //! connection (`hyper::client::conn`, the same protocol code) is polled inside the request's
 //! own task while the request is sent and the answer streamed back (`UpstreamBody`), and then
 //! goes back to the idle list of the worker it was used on. Nothing is shared between workers.
+//!
+//! Every connection is opened to an address the egress rules allow (`egress`), checked on the
+//! addresses a name resolves to now, not when the API was saved.
 
+use super::egress::{Egress, EgressRefusal};
 use axum::body::Body;
 use axum::http::{Request, Response, Uri};
 use bytes::Bytes;
 use hyper::body::{Frame, Incoming, SizeHint};
 use hyper::client::conn::http1::{self, Connection, SendRequest};
 use hyper_tls::{HttpsConnector, MaybeHttpsStream};
+use hyper_util::client::legacy::connect::dns::Name;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioIo;
 use std::collections::HashMap;
 use std::future::{poll_fn, Future};
+use std::net::{IpAddr, SocketAddr};
 use std::pin::{pin, Pin};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
-use tower::ServiceExt;
+use tower::{Service, ServiceExt};
 
 type Io = MaybeHttpsStream<TokioIo<tokio::net::TcpStream>>;
 
@@ -36,14 +42,14 @@ const MAX_IDLE: usize = 256;
 const SWEEP_EVERY: Duration = Duration::from_secs(10);
 
 /// Why an upstream gave no answer: the most specific message of the failure, such as
-/// "Connection refused (os error 111)".
+/// "Connection refused (os error 111)". For the log only: it names internal addresses.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct UpstreamError(pub String);
 
 /// One worker's connections to every upstream.
 pub struct Upstreams {
-    connector: HttpsConnector<HttpConnector>,
+    connector: HttpsConnector<GuardedConnector>,
     idle: Arc<IdleConns>,
     sweeping: AtomicBool,
 }
@@ -82,12 +88,9 @@ impl Conn {
 }
 
 impl Upstreams {
-    pub fn new(timeout: Duration) -> Self {
-        let mut http = HttpConnector::new();
-        http.set_nodelay(true);
-        http.set_connect_timeout(Some(timeout));
-        http.enforce_http(false);
-        Self { connector: HttpsConnector::new_with_connector(http), idle: Arc::default(), sweeping: AtomicBool::new(false) }
+    pub fn new(timeout: Duration, egress: Arc<Egress>) -> Self {
+        let connector = HttpsConnector::new_with_connector(GuardedConnector { egress, timeout });
+        Self { connector, idle: Arc::default(), sweeping: AtomicBool::new(false) }
     }
 
     /// Sends `req` (origin-form URI, Host set) to `target`, on an idle connection to `origin`
@@ -237,6 +240,100 @@ impl Drop for UpstreamBody {
             self.release();
         }
     }
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// hyper's TCP connector, opening connections only to addresses the egress rules allow: an
+/// IP-literal target is checked here (the connector does not resolve it), a name through the
+/// resolver, which drops the addresses refused.
+#[derive(Clone)]
+pub struct GuardedConnector {
+    egress: Arc<Egress>,
+    timeout: Duration,
+}
+
+impl Service<Uri> for GuardedConnector {
+    type Response = TokioIo<tokio::net::TcpStream>;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, target: Uri) -> Self::Future {
+        let port = target.port_u16().unwrap_or(if target.scheme_str() == Some("https") { 443 } else { 80 });
+        let host = target.host().unwrap_or("").trim_start_matches('[').trim_end_matches(']');
+        if let Ok(ip) = host.parse::<IpAddr>() {
+            if let Err(refused) = self.egress.check(SocketAddr::new(ip, port)) {
+                return Box::pin(std::future::ready(Err::<Self::Response, BoxError>(BoxError::from(refused))));
+            }
+        }
+        // The resolver must know the port (own listeners are refused by address and port),
+        // which hyper does not pass it: one connector per connection, a few fields to fill.
+        let mut http = HttpConnector::new_with_resolver(GuardedResolver { egress: self.egress.clone(), port });
+        http.set_nodelay(true);
+        http.set_connect_timeout(Some(self.timeout));
+        http.enforce_http(false);
+        Box::pin(async move { http.oneshot(target).await.map_err(BoxError::from) })
+    }
+}
+
+/// Resolves an upstream's name for one port and keeps only the addresses the egress rules
+/// allow; when none is left, the error names the first refusal (for the log).
+#[derive(Clone)]
+struct GuardedResolver {
+    egress: Arc<Egress>,
+    port: u16,
+}
+
+impl Service<Name> for GuardedResolver {
+    type Response = std::vec::IntoIter<SocketAddr>;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, name: Name) -> Self::Future {
+        Box::pin(resolve_allowed(self.egress.clone(), name, self.port))
+    }
+}
+
+async fn resolve_allowed(egress: Arc<Egress>, name: Name, port: u16) -> Result<std::vec::IntoIter<SocketAddr>, BoxError> {
+    let mut allowed = Vec::new();
+    let mut refused = None;
+    for addr in tokio::net::lookup_host((name.as_str(), port)).await? {
+        match egress.check(addr) {
+            Ok(()) => allowed.push(addr),
+            Err(r) => {
+                refused.get_or_insert(r);
+            }
+        }
+    }
+    match refused {
+        Some(r) if allowed.is_empty() => Err(r.into()),
+        _ => Ok(allowed.into_iter()),
+    }
+}
+
+/// Checks an upstream URL before an API is saved: every address its host resolves to now must
+/// be allowed. A name that does not resolve (yet) passes: DNS may not be ready, and the
+/// connection is checked again anyway.
+pub async fn check_target(egress: &Egress, target_url: &str) -> Result<(), EgressRefusal> {
+    /// A save does not wait on a slow resolver longer than this.
+    const LOOKUP_TIMEOUT: Duration = Duration::from_secs(3);
+    let Ok(target) = target_url.parse::<Uri>() else { return Ok(()) };
+    let Some(host) = target.host() else { return Ok(()) };
+    let port = target.port_u16().unwrap_or(if target.scheme_str() == Some("https") { 443 } else { 80 });
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return egress.check(SocketAddr::new(ip, port));
+    }
+    let Ok(Ok(addrs)) = tokio::time::timeout(LOOKUP_TIMEOUT, tokio::net::lookup_host((host, port))).await else { return Ok(()) };
+    addrs.map(|a| egress.check(a)).collect()
 }
 
 /// The last message in an error's chain.

@@ -13,9 +13,20 @@ pub struct UrlRule {
     pub methods: Vec<String>,
 }
 
+/// What a key is, which decides the one way the gateway accepts it: a token presented as is,
+/// an HMAC key whose id travels in clear in every signed request, or a basic-auth user whose
+/// id is the organisation's id and the user name. Presented another way, it is unknown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyKind {
+    AuthToken,
+    Hmac,
+    BasicAuth,
+}
+
 pub struct LiveKey {
     pub hash: String,
     pub org_id: String,
+    pub kind: KeyKind,
     pub session: SessionState,
     pub hmac_secret: Option<String>,
     /// bcrypt hash of a basic-auth user's password.
@@ -77,6 +88,13 @@ impl Keys {
             None => None,
         };
         let basic_password_hash = row.basic_username.as_ref().map(|_| own.basic_auth_data.password.clone());
+        let kind = if row.basic_username.is_some() {
+            KeyKind::BasicAuth
+        } else if hmac_secret.is_some() || session.hmac_enabled || session.enable_http_signature_validation {
+            KeyKind::Hmac
+        } else {
+            KeyKind::AuthToken
+        };
         let url_rules = session
             .access_rights
             .iter()
@@ -95,6 +113,7 @@ impl Keys {
             identity: identity_headers(&row.key_hash, &row.org_id, &session),
             hash: row.key_hash,
             org_id: row.org_id,
+            kind,
             session,
             hmac_secret,
             basic_password_hash,

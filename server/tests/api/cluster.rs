@@ -98,6 +98,8 @@ impl Node {
             .env("PORTCULLIS_ADMIN_SECRET", ADMIN_SECRET)
             .env("PORTCULLIS_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("PORTCULLIS_BCRYPT_COST", "4")
+            // The tests' upstreams listen on loopback, which the gateway refuses by default.
+            .env("PORTCULLIS_UPSTREAM_ALLOW", "127.0.0.0/8")
             .env("PORTCULLIS_QUOTA_FLUSH_MS", "200")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null());

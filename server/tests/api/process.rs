@@ -27,6 +27,8 @@ fn start_server(data_dir: &std::path::Path, port: u16, gw_port: u16) -> Server {
         .env("PORTCULLIS_GATEWAY_LISTEN", format!("127.0.0.1:{gw_port}"))
         .env("PORTCULLIS_ADMIN_SECRET", ADMIN_SECRET)
         .env("PORTCULLIS_BCRYPT_COST", "4")
+        // The tests' upstreams listen on loopback, which the gateway refuses by default.
+        .env("PORTCULLIS_UPSTREAM_ALLOW", "127.0.0.0/8")
         .env("PORTCULLIS_QUOTA_FLUSH_MS", "1000")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
