@@ -17,6 +17,8 @@ pub enum Refusal {
     RateLimited,
     QuotaExceeded,
     BasicAuthFailed,
+    /// Too many wrong passwords from this client (or for this user from it): wait this long.
+    TooManyFailures(std::time::Duration),
     HmacInvalid,
     UpstreamUnreachable(String),
     UpstreamTimeout,
@@ -35,7 +37,7 @@ impl Refusal {
             Self::Disallowed | Self::Inactive | Self::ResourceDisallowed | Self::VersionUnknown | Self::QuotaExceeded => {
                 StatusCode::FORBIDDEN
             }
-            Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Self::RateLimited | Self::TooManyFailures(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::HmacInvalid => StatusCode::BAD_REQUEST,
             Self::UpstreamUnreachable(_) => StatusCode::BAD_GATEWAY,
             Self::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
@@ -56,6 +58,7 @@ impl Refusal {
             Self::RateLimited => "Rate Limit Exceeded".into(),
             Self::QuotaExceeded => "Quota exceeded".into(),
             Self::BasicAuthFailed => "User not authorised".into(),
+            Self::TooManyFailures(wait) => format!("Too many failed attempts; try again in {} seconds", retry_secs(*wait)),
             Self::HmacInvalid => "Authorization field missing, malformed or invalid".into(),
             Self::UpstreamUnreachable(why) => format!("The upstream service could not be reached: {why}"),
             Self::UpstreamTimeout => "The upstream service did not answer in time".into(),
@@ -78,6 +81,7 @@ impl Refusal {
             Self::RateLimited => "rate_limited",
             Self::QuotaExceeded => "quota_exceeded",
             Self::BasicAuthFailed => "basic_auth_failed",
+            Self::TooManyFailures(_) => "too_many_failures",
             Self::HmacInvalid => "hmac_invalid",
             Self::UpstreamUnreachable(_) => "upstream_unreachable",
             Self::UpstreamTimeout => "upstream_timeout",
@@ -91,9 +95,20 @@ impl Refusal {
     pub fn render(&self, extra: HeaderMap) -> Response {
         let mut resp = (self.status(), Json(serde_json::json!({ "error": self.message() }))).into_response();
         resp.headers_mut().extend(extra);
-        if *self == Self::BasicAuthFailed {
-            resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"portcullis\""));
+        match self {
+            Self::BasicAuthFailed => {
+                resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"portcullis\""));
+            }
+            Self::TooManyFailures(wait) => {
+                resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_secs(*wait)));
+            }
+            _ => {}
         }
         resp
     }
+}
+
+/// Whole seconds to wait, rounded up, at least 1.
+fn retry_secs(wait: std::time::Duration) -> u64 {
+    (wait.as_nanos().div_ceil(1_000_000_000) as u64).max(1)
 }
