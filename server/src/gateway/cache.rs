@@ -9,7 +9,6 @@
 
 use crate::keys::live::LiveKey;
 use std::collections::HashMap;
-use std::hash::Hash;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 

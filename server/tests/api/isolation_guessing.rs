@@ -107,6 +107,7 @@ async fn unknown_user_answers_like_a_wrong_password(db: Db) {
     let Some(app) = spawn_app(db).await else { return };
     let c = app.caller("Acme").await;
     basic_api(&app, &c).await;
+    let app = &app;
     let call = |user: &'static str, pw: &'static str| async move {
         let before = app.state.metrics.password_hashes.get();
         let started = Instant::now();
@@ -141,6 +142,7 @@ async fn random_key_flood_does_not_evict_a_valid_key(db: Db) {
     let api = app.create_gateway_api(&c, "/flood/", &up, json!({})).await;
     let created = app.create_key(&c, json!({ "access_rights": rights(&api, "Default") })).await;
     let (key, hash) = (created["key_id"].as_str().unwrap().to_owned(), created["key_hash"].as_str().unwrap().to_owned());
+    let app = &app;
     let call = |k: String| async move { app.client.get(app.gw("/flood/x")).header("Authorization", k).send().await.unwrap().status() };
     assert_eq!(call(key.clone()).await, StatusCode::OK);
     assert!(matches!(app.state.gateway.cache.get(&hash), Cached::Found(_)));
