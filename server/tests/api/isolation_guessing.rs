@@ -297,7 +297,38 @@ async fn hmac_secret_is_shown_once(db: Db) {
     assert!(!audit.contains(&secret) && !audit.contains(later), "no secret in the audit log");
 }
 
+async fn dashboard_shows_an_hmac_secret_once(db: Db) {
+    let Some(app) = spawn_app(db).await else { return };
+    let resp = app.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let cookie = resp.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let rpc = |name: &str, body: Value| {
+        let req = app.client.post(app.url(&format!("/rpc/{name}"))).header("cookie", &cookie).json(&body);
+        async move { json_of(req.send().await.unwrap(), StatusCode::OK).await }
+    };
+    let mut form = serde_json::to_value(app::model::KeyForm::default()).unwrap();
+    form["auth"] = json!("Hmac");
+    let created = rpc("create_key", json!({ "form": form })).await;
+    let secret = created["hmac_secret"].as_str().unwrap().to_owned();
+    assert_eq!(secret.len(), 44);
+    let hash = created["key_hash"].as_str().unwrap().to_owned();
+    let detail = rpc("get_key", json!({ "key_hash": hash })).await;
+    assert!(!detail.to_string().contains(&secret), "the key page never shows it again");
+
+    // A plain key turned into an HMAC key: the update answers the new secret, this once.
+    let plain = rpc("create_key", json!({ "form": app::model::KeyForm::default() })).await;
+    assert_eq!(plain["hmac_secret"], Value::Null);
+    let plain_hash = plain["key_hash"].as_str().unwrap().to_owned();
+    let mut form = rpc("get_key", json!({ "key_hash": plain_hash })).await["form"].clone();
+    form["auth"] = json!("Hmac");
+    let update = json!({ "key_hash": plain_hash, "form": form, "suppress_reset": false });
+    let made = rpc("update_key", update.clone()).await;
+    assert_eq!(made.as_str().unwrap().len(), 44, "{made}");
+    assert_eq!(rpc("update_key", update).await, Value::Null, "a later update keeps the secret and does not show it");
+    assert!(!rpc("get_key", json!({ "key_hash": plain_hash })).await.to_string().contains(made.as_str().unwrap()));
+}
+
 crate::on_both_databases!(
+    dashboard_shows_an_hmac_secret_once,
     parallel_wrong_sign_ins_are_counted_before_bcrypt,
     overlong_email_is_refused_before_anything,
     parallel_wrong_basic_auth_passwords_get_429,
