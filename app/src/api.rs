@@ -113,7 +113,7 @@ pub async fn create_key(form: KeyForm) -> Result<CreatedKey, AppError> {
 }
 
 #[server(input = Json, output = Json)]
-pub async fn update_key(key_hash: String, form: KeyForm, suppress_reset: bool) -> Result<(), AppError> {
+pub async fn update_key(key_hash: String, form: KeyForm, suppress_reset: bool) -> Result<Option<String>, AppError> {
     session::answer(async move {
         let (b, t) = session::caller().await?;
         b.update_key(&t, &key_hash, form, suppress_reset).await

@@ -23,7 +23,8 @@ pub trait DashboardBackend: Send + Sync + 'static {
     /// Creates a key; what it returns is the only time the key (and HMAC secret) is shown.
     async fn create_key(&self, session_token: &str, form: KeyForm) -> Result<CreatedKey, AppError>;
     /// Replaces a key's settings; `suppress_reset` keeps its quota usage.
-    async fn update_key(&self, session_token: &str, key_hash: &str, form: KeyForm, suppress_reset: bool) -> Result<(), AppError>;
+    /// Answers the HMAC secret this update made (HMAC turned on), the one time it is shown.
+    async fn update_key(&self, session_token: &str, key_hash: &str, form: KeyForm, suppress_reset: bool) -> Result<Option<String>, AppError>;
     async fn set_key_active(&self, session_token: &str, key_hash: &str, active: bool) -> Result<(), AppError>;
     async fn delete_key(&self, session_token: &str, key_hash: &str) -> Result<(), AppError>;
     /// Requests and errors over a window (analytics; empty until requests are recorded).

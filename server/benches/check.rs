@@ -65,7 +65,7 @@ fn bench(c: &mut Criterion) {
     let method = Method::GET;
     let live_api = rt.block_on(gw.lookup_api("/bench/items")).expect("the API is served");
     assert_eq!(&*live_api.api_id, api.as_str());
-    let view = RequestView { method: &method, path: "/bench/items", query: None, headers: &headers };
+    let view = RequestView { method: &method, path: "/bench/items", query: None, headers: &headers, client: None };
     assert!(rt.block_on(check(&gw, &live_api, &view)).is_ok(), "the key passes");
 
     let mut group = c.benchmark_group("validation");

@@ -44,6 +44,8 @@ pub struct Metrics {
     pub cache_hit: Counter,
     pub cache_miss: Counter,
     pub limiter_unavailable: Counter,
+    /// bcrypt verifications of basic-auth passwords (decoys for unknown users included).
+    pub password_hashes: Counter,
     pub redis_seconds: Histogram,
     pub redis_up: Gauge,
     pub database_seconds: Family<OperationLabels, Histogram, fn() -> Histogram>,
@@ -65,6 +67,12 @@ impl Default for Metrics {
             "Requests refused because Redis was unreachable and the gateway fails closed",
             limiter_unavailable.clone(),
         );
+        let password_hashes = Counter::default();
+        registry.register(
+            "gateway_password_hashes",
+            "bcrypt verifications of basic-auth passwords by the gateway, decoys for unknown users included",
+            password_hashes.clone(),
+        );
         let redis_seconds = latency_histogram();
         registry.register("redis_seconds", "Latency of Redis calls", redis_seconds.clone());
         let redis_up = Gauge::default();
@@ -80,7 +88,7 @@ impl Default for Metrics {
         );
         let cache_hit = key_cache.get_or_create(&ResultLabels { result: "hit" }).clone();
         let cache_miss = key_cache.get_or_create(&ResultLabels { result: "miss" }).clone();
-        Self { registry, requests, refusals, cache_hit, cache_miss, limiter_unavailable, redis_seconds, redis_up, database_seconds, change_notices }
+        Self { registry, requests, refusals, cache_hit, cache_miss, limiter_unavailable, password_hashes, redis_seconds, redis_up, database_seconds, change_notices }
     }
 }
 

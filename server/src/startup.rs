@@ -135,7 +135,10 @@ impl Application {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
         };
-        let gw = Arc::new(Gateway::new(store.clone(), keys.clone(), limits.clone(), analytics, metrics.clone(), upstream_timeout, gateway_threads, egress));
+        let gw = Arc::new(
+            Gateway::new(store.clone(), keys.clone(), limits.clone(), analytics, metrics.clone(), upstream_timeout, gateway_threads, egress)
+                .with_detailed_body_limit(config.security.detailed_body_kb.saturating_mul(1024)),
+        );
         gw.subscribe(&changes);
 
         let state = AppState {

@@ -13,6 +13,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use throttle::SignInThrottle;
 
+/// The longest email address (RFC 5321's path limit), checked before anything else.
+pub const MAX_EMAIL_LEN: usize = 254;
+
 /// How long a dashboard session lasts.
 pub const SESSION_TTL_SECS: i64 = 12 * 3600;
 
@@ -36,6 +39,8 @@ pub enum AccountError {
 pub enum SignInError {
     #[error("Wrong email or password")]
     Invalid,
+    #[error("email must be at most {MAX_EMAIL_LEN} characters")]
+    EmailTooLong,
     #[error("Too many failed sign-in attempts; try again in {} seconds", .0.as_secs().max(1))]
     Throttled(Duration),
     #[error(transparent)]
@@ -191,11 +196,22 @@ impl Accounts {
 
     // ---- sign-in ----
 
-    /// Checks an email and password; on success opens a session and returns its token.
+    /// Checks an email and password; on success opens a session and returns its token. The
+    /// attempt is counted before bcrypt runs, so parallel guesses cannot outrun the throttle.
     pub async fn sign_in(&self, email: &str, password: &str, client: IpAddr) -> Result<(String, UserRow), SignInError> {
+        // Before anything else: an over-long email is neither hashed, counted nor looked up.
+        if email.len() > MAX_EMAIL_LEN {
+            return Err(SignInError::EmailTooLong);
+        }
         let email = email.trim().to_lowercase();
-        self.throttle.check(&email, client).map_err(SignInError::Throttled)?;
-        let user = self.store.user_by_email(&email).await?;
+        self.throttle.reserve(&email, client).map_err(SignInError::Throttled)?;
+        let user = match self.store.user_by_email(&email).await {
+            Ok(u) => u,
+            Err(e) => {
+                self.throttle.abandoned(&email, client);
+                return Err(e.into());
+            }
+        };
         let hash = user
             .as_ref()
             .and_then(|u| u.password_hash.clone())
@@ -207,12 +223,12 @@ impl Accounts {
         let user = match user {
             Some(u) if matches && u.active && u.password_hash.is_some() => u,
             _ => {
-                self.throttle.record_failure(&email, client);
+                // Already counted by the reservation.
                 tracing::info!(%client, "failed sign-in");
                 return Err(SignInError::Invalid);
             }
         };
-        self.throttle.record_success(&email);
+        self.throttle.succeeded(&email, client);
         let token = random_hex(32);
         let at = now();
         self.store.insert_session(&sha256_hex(&token), &user.id, at, at + SESSION_TTL_SECS).await?;
@@ -289,7 +305,7 @@ fn normalise_email(email: &str) -> Result<String, AccountError> {
     if email.is_empty() {
         return Err(invalid("email_address", "is required"));
     }
-    let valid = email.len() <= 254
+    let valid = email.len() <= MAX_EMAIL_LEN
         && !email.chars().any(char::is_whitespace)
         && matches!(email.split_once('@'), Some((local, domain)) if !local.is_empty() && (domain.contains('.') || domain == "localhost"));
     if !valid {

@@ -9,6 +9,7 @@ pub mod listener;
 pub mod path;
 pub mod pipeline;
 pub mod proxy;
+pub mod recording;
 pub mod refusal;
 pub mod registry;
 pub mod signature;
@@ -17,7 +18,9 @@ pub mod upstream;
 use crate::analytics::{Analytics, Record};
 use crate::changes::{Change, Changes};
 use crate::keys::live::LiveKey;
+use crate::config::DEFAULT_DETAILED_BODY_KB;
 use crate::keys::Keys;
+use crate::limits::guesses::{client_block, Guesses};
 use crate::limits::Limits;
 use crate::metrics::Metrics;
 use crate::store::Store;
@@ -28,11 +31,12 @@ use axum::response::{IntoResponse, Response};
 use cache::{Cached, KeyCache};
 use pipeline::{Passed, Refused, RequestView};
 use proxy::{Credential, Proxy};
+use recording::BodyCopy;
 use refusal::Refusal;
 use registry::{ApiRegistry, LiveApi};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -41,8 +45,12 @@ use std::time::{Duration, Instant};
 pub const FORWARD_AUTH_PATH: &str = "/_portcullis/auth";
 /// The API a forward-auth answer is for (a header name made once, not parsed per request).
 const X_PORTCULLIS_API: HeaderName = HeaderName::from_static("x-portcullis-api");
-/// Largest body kept in analytics when a key asks for detailed recording.
-const DETAILED_BODY_LIMIT: usize = 1024 * 1024;
+/// Failed basic-auth passwords allowed per user and client address before attempts wait.
+const BASIC_USER_FREE_FAILURES: u32 = 5;
+/// Failed basic-auth passwords allowed per client address (across users) before attempts wait.
+const BASIC_ADDRESS_FREE_FAILURES: u32 = 50;
+/// Users at addresses (and addresses) whose failures are remembered at most.
+const BASIC_GUESSES_CAP: usize = 100_000;
 
 pub struct Gateway {
     pub registry: ApiRegistry,
@@ -66,6 +74,16 @@ pub struct Gateway {
     basic_verified: RwLock<HashMap<String, [u8; 32]>>,
     /// Keys being loaded right now, one gate each.
     loading: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Failed basic-auth passwords per (user, client address) and per client address.
+    basic_guesses: Guesses<(String, Option<IpAddr>)>,
+    /// bcrypt verifications running at once: one per core; the rest wait for a turn rather
+    /// than queue on the blocking thread pool.
+    bcrypt_turns: tokio::sync::Semaphore,
+    /// A bcrypt hash at the keys' cost, verified against for an unknown user, so that an
+    /// unknown user costs (and takes) what a wrong password does.
+    decoy_hash: String,
+    /// How much of each body detailed recording keeps.
+    detailed_body_limit: usize,
 }
 
 impl Gateway {
@@ -84,7 +102,6 @@ impl Gateway {
             cache: KeyCache::default(),
             limits,
             metrics,
-            keys,
             store,
             proxies: (0..=workers).map(|_| Proxy::new(upstream_timeout, egress.clone())).collect(),
             analytics,
@@ -93,7 +110,18 @@ impl Gateway {
             reloading: tokio::sync::Mutex::new(()),
             basic_verified: RwLock::default(),
             loading: Default::default(),
+            basic_guesses: Guesses::new(BASIC_USER_FREE_FAILURES, BASIC_ADDRESS_FREE_FAILURES, BASIC_GUESSES_CAP),
+            bcrypt_turns: tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())),
+            decoy_hash: bcrypt::hash(crate::secrets::random_hex(16), keys.bcrypt_cost()).unwrap_or_default(),
+            keys,
+            detailed_body_limit: DEFAULT_DETAILED_BODY_KB * 1024,
         }
+    }
+
+    /// How much of each request and response body detailed recording keeps.
+    pub fn with_detailed_body_limit(mut self, bytes: usize) -> Self {
+        self.detailed_body_limit = bytes;
+        self
     }
 
     /// Drops what a change makes stale, before the change's response is sent.
@@ -214,22 +242,53 @@ impl Gateway {
         }
     }
 
-    pub async fn verify_basic_password(&self, key: &LiveKey, password: &str) -> bool {
-        let Some(hash) = key.basic_password_hash.clone().filter(|h| !h.is_empty()) else { return false };
+    /// A basic-auth user and password: the attempt is counted before anything is checked (past
+    /// the free allowance it waits, 429), and an unknown user runs bcrypt against a decoy, so
+    /// that it answers as, and costs what, a wrong password does.
+    pub async fn basic_user(&self, key_hash: &str, password: &str, client: Option<IpAddr>) -> Result<Arc<LiveKey>, Refusal> {
+        let client = client.map(client_block);
+        let subject = (key_hash.to_owned(), client);
+        self.basic_guesses.reserve(&subject, client).map_err(Refusal::TooManyFailures)?;
+        let key = match self.key_for(key_hash).await {
+            Ok(k) => k,
+            Err(refusal) => {
+                self.basic_guesses.abandoned(&subject, client);
+                return Err(refusal);
+            }
+        };
+        if self.verify_basic_password(key.as_deref(), password).await {
+            self.basic_guesses.succeeded(&subject, client);
+            return key.ok_or(Refusal::BasicAuthFailed);
+        }
+        Err(Refusal::BasicAuthFailed)
+    }
+
+    async fn verify_basic_password(&self, key: Option<&LiveKey>, password: &str) -> bool {
+        let stored = key.and_then(|k| k.basic_password_hash.as_deref()).filter(|h| !h.is_empty());
         // bcrypt reads only 72 bytes; a longer password would match on its first 72.
         if password.len() > 72 {
             return false;
         }
         let digest: [u8; 32] = Sha256::digest(password.as_bytes()).into();
-        if self.basic_verified.read().unwrap_or_else(|e| e.into_inner()).get(&key.hash) == Some(&digest) {
-            return true;
+        if let (Some(key), Some(_)) = (key, stored) {
+            if self.basic_verified.read().unwrap_or_else(|e| e.into_inner()).get(&key.hash) == Some(&digest) {
+                return true;
+            }
         }
+        let hash = stored.unwrap_or(&self.decoy_hash).to_owned();
         let password = password.to_owned();
-        let ok = tokio::task::spawn_blocking(move || bcrypt::verify(password, &hash).unwrap_or(false)).await.unwrap_or(false);
-        if ok {
-            self.basic_verified.write().unwrap_or_else(|e| e.into_inner()).insert(key.hash.clone(), digest);
+        let ok = {
+            let Ok(_turn) = self.bcrypt_turns.acquire().await else { return false };
+            self.metrics.password_hashes.inc();
+            tokio::task::spawn_blocking(move || bcrypt::verify(password, &hash).unwrap_or(false)).await.unwrap_or(false)
+        };
+        match (key, stored) {
+            (Some(key), Some(_)) if ok => {
+                self.basic_verified.write().unwrap_or_else(|e| e.into_inner()).insert(key.hash.clone(), digest);
+                true
+            }
+            _ => false,
         }
-        ok
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -245,9 +304,26 @@ impl Gateway {
         upstream: Duration,
         raw: (Option<String>, Option<String>),
     ) {
+        self.analytics.record(self.record_of(api, key, version, method, path, status, started, upstream, raw));
+    }
+
+    /// The analytics record of a request (counted in the metrics now), to store now or later.
+    #[allow(clippy::too_many_arguments)]
+    fn record_of(
+        &self,
+        api: &LiveApi,
+        key: Option<&LiveKey>,
+        version: &str,
+        method: &Method,
+        path: &str,
+        status: StatusCode,
+        started: Instant,
+        upstream: Duration,
+        raw: (Option<String>, Option<String>),
+    ) -> Record {
         self.metrics.request(&api.api_id, status.as_u16());
         let labels = key.map(|k| k.labels.clone()).unwrap_or_default();
-        self.analytics.record(Record {
+        Record {
             at_ms: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0),
             org_id: api.org_id.clone(),
             api_id: api.api_id.clone(),
@@ -262,7 +338,7 @@ impl Gateway {
             upstream_ms: upstream.as_secs_f64() * 1000.0,
             raw_request: raw.0,
             raw_response: raw.1,
-        });
+        }
     }
 }
 
@@ -302,7 +378,7 @@ async fn proxy_request(gw: &Gateway, client: SocketAddr, mut req: Request) -> Re
         return Refusal::NoApi.render(HeaderMap::new());
     };
     let method = req.method().clone();
-    let view = RequestView { method: &method, path: &path, query: req.uri().query(), headers: req.headers() };
+    let view = RequestView { method: &method, path: &path, query: req.uri().query(), headers: req.headers(), client: Some(client.ip()) };
     let passed = match pipeline::check(gw, &api, &view).await {
         Ok(p) => p,
         Err(Refused { refusal, key, headers }) => {
@@ -314,7 +390,12 @@ async fn proxy_request(gw: &Gateway, client: SocketAddr, mut req: Request) -> Re
     let Passed { key, version, headers, .. } = passed;
     let credential = Credential::of(&api);
     let detailed = key.as_ref().is_some_and(|k| k.session.enable_detailed_recording);
-    let (req, raw_request) = if detailed { buffer_request(req).await } else { (req, None) };
+    // Detailed recording copies the first bytes of each body as it streams; nothing is held back.
+    let request_copy = detailed.then(|| BodyCopy::new(gw.detailed_body_limit));
+    let req = match &request_copy {
+        Some(copy) => req.map(|body| copy.tee(body, None)),
+        None => req,
+    };
     let upstream_started = Instant::now();
     let result = gw.proxy().forward(&api, req, client, credential).await;
     let upstream = upstream_started.elapsed();
@@ -322,15 +403,28 @@ async fn proxy_request(gw: &Gateway, client: SocketAddr, mut req: Request) -> Re
         Ok(r) => r,
         Err(refusal) => {
             gw.metrics.refusal(refusal.reason());
+            let raw_request = request_copy.as_ref().map(BodyCopy::base64);
             gw.record(&api, key.as_deref(), &version, &method, &path, refusal.status(), started, upstream, (raw_request, None));
             return refusal.render(headers);
         }
     };
     response.headers_mut().extend(headers);
     let status = response.status();
-    let (response, raw_response) = if detailed { buffer_response(response).await } else { (response, None) };
-    gw.record(&api, key.as_deref(), &version, &method, &path, status, started, upstream, (raw_request, raw_response));
-    response
+    let Some(request_copy) = request_copy else {
+        gw.record(&api, key.as_deref(), &version, &method, &path, status, started, upstream, (None, None));
+        return response;
+    };
+    // The record is stored once the response body has streamed (or the client went away),
+    // with the first bytes of both bodies.
+    let mut record = gw.record_of(&api, key.as_deref(), &version, &method, &path, status, started, upstream, (None, None));
+    let response_copy = BodyCopy::new(gw.detailed_body_limit);
+    let (copy, analytics) = (response_copy.clone(), gw.analytics.clone());
+    let store_record = move || {
+        record.raw_request = Some(request_copy.base64());
+        record.raw_response = Some(copy.base64());
+        analytics.record(record);
+    };
+    response.map(|body| response_copy.tee(body, Some(Box::new(store_record))))
 }
 
 /// The host the client asked for: `Host`, or the authority of an absolute-form or HTTP/2
@@ -348,37 +442,6 @@ fn with_path(uri: &axum::http::Uri, path: &str) -> Option<axum::http::Uri> {
     let mut parts = uri.clone().into_parts();
     parts.path_and_query = Some(pq.parse().ok()?);
     axum::http::Uri::from_parts(parts).ok()
-}
-
-async fn buffer_request(req: Request) -> (Request, Option<String>) {
-    use http_body_util::BodyExt;
-    let (parts, body) = req.into_parts();
-    match http_body_util::Limited::new(body, DETAILED_BODY_LIMIT).collect().await {
-        Ok(collected) => {
-            let bytes = collected.to_bytes();
-            let raw = base64_of(&bytes);
-            (Request::from_parts(parts, Body::from(bytes)), Some(raw))
-        }
-        Err(_) => (Request::from_parts(parts, Body::empty()), None),
-    }
-}
-
-async fn buffer_response(resp: Response) -> (Response, Option<String>) {
-    use http_body_util::BodyExt;
-    let (parts, body) = resp.into_parts();
-    match body.collect().await {
-        Ok(collected) => {
-            let bytes = collected.to_bytes();
-            let raw = (bytes.len() <= DETAILED_BODY_LIMIT).then(|| base64_of(&bytes));
-            (Response::from_parts(parts, Body::from(bytes)), raw)
-        }
-        Err(_) => (Response::from_parts(parts, Body::empty()), None),
-    }
-}
-
-fn base64_of(bytes: &[u8]) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 /// Forward-auth for nginx `auth_request`, Traefik ForwardAuth and Envoy ext_authz (HTTP): the
@@ -417,7 +480,8 @@ async fn forward_auth(gw: &Gateway, req: Request) -> Response {
         gw.metrics.refusal(Refusal::NoApi.reason());
         return Refusal::NoApi.render(HeaderMap::new());
     };
-    let view = RequestView { method: &method, path: &path, query: query.as_deref(), headers };
+    // The connection is the proxy's, not the client's: basic-auth failures count per user.
+    let view = RequestView { method: &method, path: &path, query: query.as_deref(), headers, client: None };
     match pipeline::check(gw, &api, &view).await {
         Ok(Passed { key, headers: mut out, .. }) => {
             if let Some(k) = &key {

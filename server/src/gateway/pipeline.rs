@@ -30,6 +30,8 @@ pub struct RequestView<'a> {
     pub path: &'a str,
     pub query: Option<&'a str>,
     pub headers: &'a HeaderMap,
+    /// The client's address, where it is known (not behind forward-auth).
+    pub client: Option<std::net::IpAddr>,
 }
 
 /// A request that passed: the key (none for keyless APIs), where the key was found (the
@@ -174,14 +176,8 @@ async fn authenticate(gw: &Gateway, api: &LiveApi, req: &RequestView<'_>) -> Res
             let Some((user, password)) = credentials::basic(req.headers) else {
                 return Err(Refusal::BasicAuthFailed.into());
             };
-            let key = gw
-                .key_for(crate::keys::id::hash(&crate::keys::id::basic(&api.org_id, &user)).as_str())
-                .await?
-                .ok_or(Refusal::BasicAuthFailed)?;
-            if !gw.verify_basic_password(&key, &password).await {
-                return Err(Refusal::BasicAuthFailed.into());
-            }
-            Ok((key, None))
+            let key_hash = crate::keys::id::hash(&crate::keys::id::basic(&api.org_id, &user));
+            Ok((gw.basic_user(key_hash.as_str(), &password, req.client).await?, None))
         }
         AuthMode::Hmac => Ok((verify_signature(gw, api, req).await?, None)),
         AuthMode::Key | AuthMode::Keyless => {

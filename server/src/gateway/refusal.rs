@@ -17,6 +17,8 @@ pub enum Refusal {
     RateLimited,
     QuotaExceeded,
     BasicAuthFailed,
+    /// Too many wrong passwords from this client (or for this user from it): wait this long.
+    TooManyFailures(std::time::Duration),
     HmacInvalid,
     /// The path's `..` segments climb above the root, or out of the listen path the path
     /// addressed before they were applied.
@@ -39,7 +41,7 @@ impl Refusal {
             Self::Disallowed | Self::Inactive | Self::ResourceDisallowed | Self::VersionUnknown | Self::QuotaExceeded => {
                 StatusCode::FORBIDDEN
             }
-            Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Self::RateLimited | Self::TooManyFailures(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::HmacInvalid | Self::PathClimbs => StatusCode::BAD_REQUEST,
             Self::UpstreamUnreachable => StatusCode::BAD_GATEWAY,
             Self::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
@@ -60,6 +62,7 @@ impl Refusal {
             Self::RateLimited => "Rate Limit Exceeded".into(),
             Self::QuotaExceeded => "Quota exceeded".into(),
             Self::BasicAuthFailed => "User not authorised".into(),
+            Self::TooManyFailures(wait) => format!("Too many failed attempts; try again in {} seconds", retry_secs(*wait)),
             Self::HmacInvalid => "Authorization field missing, malformed or invalid".into(),
             Self::PathClimbs => "The path's '..' segments climb above the root or out of the API's listen path".into(),
             Self::UpstreamUnreachable => "The upstream service could not be reached".into(),
@@ -83,6 +86,7 @@ impl Refusal {
             Self::RateLimited => "rate_limited",
             Self::QuotaExceeded => "quota_exceeded",
             Self::BasicAuthFailed => "basic_auth_failed",
+            Self::TooManyFailures(_) => "too_many_failures",
             Self::HmacInvalid => "hmac_invalid",
             Self::PathClimbs => "path_climbs",
             Self::UpstreamUnreachable => "upstream_unreachable",
@@ -97,9 +101,20 @@ impl Refusal {
     pub fn render(&self, extra: HeaderMap) -> Response {
         let mut resp = (self.status(), Json(serde_json::json!({ "error": self.message() }))).into_response();
         resp.headers_mut().extend(extra);
-        if *self == Self::BasicAuthFailed {
-            resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"portcullis\""));
+        match self {
+            Self::BasicAuthFailed => {
+                resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"portcullis\""));
+            }
+            Self::TooManyFailures(wait) => {
+                resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_secs(*wait)));
+            }
+            _ => {}
         }
         resp
     }
+}
+
+/// Whole seconds to wait, rounded up, at least 1.
+fn retry_secs(wait: std::time::Duration) -> u64 {
+    (wait.as_nanos().div_ceil(1_000_000_000) as u64).max(1)
 }

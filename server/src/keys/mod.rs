@@ -60,6 +60,12 @@ impl Scope {
     }
 }
 
+/// What every read shows for a key's HMAC secret: the secret is shown once, in the answer that
+/// made it (key creation, or the update that turned HMAC on). Non-empty, so that a client that
+/// tests `hmac_string` for a secret still finds one; no character of it, so a read leaks
+/// nothing. Sent back in an update, it is ignored like any `hmac_string`: the stored secret stays.
+pub const HMAC_SECRET_MASK: &str = "****";
+
 /// How a new key gets its id.
 #[derive(Clone, Debug)]
 pub enum NewKey {
@@ -130,6 +136,11 @@ impl Keys {
         Self { store: d.store, apis: d.apis, audit: d.audit, vault: d.vault, bcrypt_cost: d.bcrypt_cost, changes: d.changes, limits: d.limits }
     }
 
+    /// The bcrypt cost basic-auth passwords are stored with.
+    pub fn bcrypt_cost(&self) -> u32 {
+        self.bcrypt_cost
+    }
+
     pub async fn create(&self, org_id: &str, actor: &Actor, kind: NewKey, mut s: SessionState) -> Result<KeyData, KeyError> {
         if self.store.org(org_id).await?.is_none() {
             return Err(invalid("org_id", format!("organisation '{org_id}' does not exist")));
@@ -187,7 +198,11 @@ impl Keys {
         // A custom key may reuse the id of one deleted earlier: its counters start afresh.
         self.limits.reset(key_hash.as_str()).await;
         self.changes.publish(Change::Key { key_hash: key_hash.to_string() });
-        let data = self.effective(&row, &s, Some(&policies)).await?;
+        let mut data = self.effective(&row, &s, Some(&policies)).await?;
+        // The one answer that carries the HMAC secret in clear.
+        if let Some(secret) = hmac {
+            data.hmac_string = secret;
+        }
         self.audit
             .record(org_id, actor, Action::Created, Object::Key, key_hash.as_str(), None, serde_json::to_value(&s).ok().as_ref())
             .await?;
@@ -233,10 +248,11 @@ impl Keys {
         }
         // The HMAC secret survives updates; turning HMAC on for the first time makes one.
         let hmac_on = s.hmac_enabled || merged.hmac_enabled;
-        let hmac_secret = match (&row.hmac_secret, hmac_on) {
-            (Some(existing), true) => Some(existing.clone()),
-            (None, true) => Some(self.vault.encrypt(&id::hmac_secret())),
-            (_, false) => None,
+        let new_secret = (row.hmac_secret.is_none() && hmac_on).then(id::hmac_secret);
+        let hmac_secret = match (&row.hmac_secret, &new_secret) {
+            _ if !hmac_on => None,
+            (Some(existing), _) => Some(existing.clone()),
+            (None, new) => new.as_deref().map(|h| self.vault.encrypt(h)),
         };
         s.hmac_string.clear();
 
@@ -260,7 +276,11 @@ impl Keys {
         self.audit
             .record(&org_id, actor, Action::Updated, Object::Key, &row.key_hash, before.as_ref(), after.as_ref())
             .await?;
-        let data = self.effective(&updated, &s, Some(&policies)).await?;
+        let mut data = self.effective(&updated, &s, Some(&policies)).await?;
+        // A secret made by this update is shown in its answer, and masked ever after.
+        if let Some(secret) = new_secret {
+            data.hmac_string = secret;
+        }
         Ok(KeyData { key_id: listed_id(&updated, r), key_hash: KeyHash::from_trusted(updated.key_hash), data })
     }
 
@@ -422,7 +442,7 @@ impl Keys {
         Ok(out)
     }
 
-    /// What a read shows: the key with its policies applied, its HMAC secret in clear, its
+    /// What a read shows: the key with its policies applied, its HMAC secret masked, its
     /// basic-auth password blanked.
     async fn effective(&self, row: &KeyRow, own: &SessionState, policies: Option<&[Policy]>) -> Result<SessionState, KeyError> {
         let loaded;
@@ -446,7 +466,7 @@ impl Keys {
             }
         }
         s.hmac_string = match &row.hmac_secret {
-            Some(sealed) => self.vault.decrypt(sealed).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            Some(_) => HMAC_SECRET_MASK.to_owned(),
             None => String::new(),
         };
         Ok(s)

@@ -5,6 +5,7 @@
 //! one script in one round trip, so every node sees the same counts. `Limits` chooses between
 //! them, and decides what happens while Redis is unreachable.
 
+pub mod guesses;
 pub mod quota;
 pub mod rate;
 pub mod redis;

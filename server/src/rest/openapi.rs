@@ -404,6 +404,9 @@ pub mod schemas {
         /// The key's hash (keys added or modified).
         #[schema(required = false)]
         pub key_hash: String,
+        /// The key's new HMAC secret, in the one answer that made it (reads mask it).
+        #[schema(required = false)]
+        pub hmac_string: String,
     }
 
     #[derive(ToSchema)]

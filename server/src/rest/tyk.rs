@@ -143,7 +143,17 @@ async fn create(s: &AppState, kind: NewKey, bytes: &Bytes) -> Result<Json<Value>
     let session: SessionState = body(bytes)?;
     let org = session.org_id.clone();
     let key = s.keys.create(&org, &Actor::GatewayApi, kind, session).await.map_err(|e| key_error(e, "Key not found"))?;
-    Ok(action(&key.key_id, "added", Some(key.key_hash.as_str())))
+    Ok(shown_once(action(&key.key_id, "added", Some(key.key_hash.as_str())), &key))
+}
+
+/// Tyk answers a change with the key and no session, but its clients read the HMAC secret
+/// back with a GET; here reads mask it, so the answer that made it carries it, this once.
+fn shown_once(mut answer: Json<Value>, key: &crate::keys::KeyData) -> Json<Value> {
+    let secret = &key.data.hmac_string;
+    if !secret.is_empty() && secret != crate::keys::HMAC_SECRET_MASK {
+        answer.0["hmac_string"] = Value::String(secret.clone());
+    }
+    answer
 }
 
 /// Create a key
@@ -250,7 +260,7 @@ async fn update_key(
         .update(&Scope::Any, &Actor::GatewayApi, &q.key, session, is_set(&q.suppress_reset))
         .await
         .map_err(|e| key_error(e, "Key is not found"))?;
-    Ok(action(&key_id, "modified", Some(key.key_hash.as_str())))
+    Ok(shown_once(action(&key_id, "modified", Some(key.key_hash.as_str())), &key))
 }
 
 /// Delete a key

@@ -330,7 +330,7 @@ impl DashboardBackend for DashboardService {
         })
     }
 
-    async fn update_key(&self, session_token: &str, key_hash: &str, mut form: KeyForm, suppress_reset: bool) -> Result<(), AppError> {
+    async fn update_key(&self, session_token: &str, key_hash: &str, mut form: KeyForm, suppress_reset: bool) -> Result<Option<String>, AppError> {
         let user = self.user(session_token).await?;
         let r = by_hash(key_hash)?;
         let def = self.keys.definition(&scope(&user), &r).await.map_err(key_error)?;
@@ -355,8 +355,10 @@ impl DashboardBackend for DashboardService {
         first_error(validate_key_form(&form, governed, now))?;
         let mut session = def.own;
         form.apply(&mut session, governed, now);
-        self.keys.update(&scope(&user), &user.actor(), &r, session, suppress_reset).await.map_err(key_error)?;
-        Ok(())
+        let updated = self.keys.update(&scope(&user), &user.actor(), &r, session, suppress_reset).await.map_err(key_error)?;
+        // Reads mask the secret; only the update that made one carries it.
+        let secret = updated.data.hmac_string;
+        Ok((!secret.is_empty() && secret != crate::keys::HMAC_SECRET_MASK).then_some(secret))
     }
 
     async fn set_key_active(&self, session_token: &str, key_hash: &str, active: bool) -> Result<(), AppError> {

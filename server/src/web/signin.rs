@@ -45,7 +45,7 @@ enum Client {
     responses(
         (status = 200, description = "`Signed in`; the user in `Meta`, the session in a `Set-Cookie`", body = ApiResponse),
         (status = 303, description = "A form was posted: to `/` when signed in, else back to `/login`"),
-        (status = 400, description = "The email or password is missing, or the body is not JSON", body = ApiResponse),
+        (status = 400, description = "The email or password is missing or the email is over 254 characters, or the body is not JSON", body = ApiResponse),
         (status = 401, description = "Wrong email or password", body = ApiResponse),
         (status = 429, description = "Too many failed attempts; `Retry-After` says how long to wait", body = ApiResponse),
         (status = 503, description = "The database did not answer", body = ApiResponse),
@@ -88,6 +88,11 @@ async fn login(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<Soc
         Err(SignInError::Invalid) => match client {
             Client::Json => json_error(StatusCode::UNAUTHORIZED, "Wrong email or password"),
             Client::Browser => back_to_login(&[("error", "invalid"), ("email", creds.email.trim())]),
+        },
+        Err(e @ SignInError::EmailTooLong) => match client {
+            Client::Json => json_error(StatusCode::BAD_REQUEST, &e.to_string()),
+            // Not echoed back: it would make an over-long URL.
+            Client::Browser => back_to_login(&[("error", "invalid")]),
         },
         Err(e @ SignInError::Throttled(wait)) => {
             let secs = wait.as_secs().max(1).to_string();

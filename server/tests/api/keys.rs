@@ -200,12 +200,14 @@ async fn hmac_secret_is_generated_and_encrypted(db: Db) {
     assert_eq!(secret.len(), 44, "the server makes the secret: {secret}");
     let hash = key["key_hash"].as_str().unwrap();
     let got = json_of(app.get(&c, &format!("/api/keys/{hash}?hashed=1")).await, StatusCode::OK).await;
-    assert_eq!(got["data"]["hmac_string"], secret.as_str(), "the owner can read it back");
+    assert_eq!(got["data"]["hmac_string"], "****", "shown once, masked on every read");
     let row = app.state.store.key(hash).await.unwrap().unwrap();
     assert!(!row.session.contains(&secret) && !row.hmac_secret.as_deref().unwrap().contains(&secret), "stored encrypted");
-    // An update keeps the secret.
+    // An update keeps the secret (and masks it).
     let updated = json_of(app.put(&c, &format!("/api/keys/{hash}?hashed=1"), &json!({ "hmac_enabled": true, "alias": "x" })).await, StatusCode::OK).await;
-    assert_eq!(updated["data"]["hmac_string"], secret.as_str());
+    assert_eq!(updated["data"]["hmac_string"], "****");
+    let row_after = app.state.store.key(hash).await.unwrap().unwrap();
+    assert_eq!(row_after.hmac_secret, row.hmac_secret, "the stored secret is unchanged");
     let audit = json_of(app.get(&c, "/api/audit").await, StatusCode::OK).await;
     assert!(!audit.to_string().contains(&secret), "no secret in the audit log");
 }

@@ -142,6 +142,8 @@ pub fn KeyEditor(
     let hydrated = use_hydrated();
     let pending = RwSignal::new(false);
     let created = RwSignal::new(None::<CreatedKey>);
+    // The HMAC secret an update made (HMAC turned on): shown once, like a new key's.
+    let new_secret = RwSignal::new(None::<String>);
     let toasts = use_toasts();
     let all_policies = StoredValue::new(options.policies.clone());
     let apis = StoredValue::new(options.apis.clone());
@@ -225,10 +227,11 @@ pub fn KeyEditor(
                 let result = update_key(hash, form, suppress_reset).await;
                 pending.set(false);
                 match result {
-                    Ok(()) => {
+                    Ok(None) => {
                         toasts.flash(if suppress_reset { "Key updated; its quota usage was kept." } else { "Key updated." });
                         reload();
                     }
+                    Ok(Some(secret)) => new_secret.set(Some(secret)),
                     Err(e) => errors.show_server(e),
                 }
             }),
@@ -379,6 +382,34 @@ pub fn KeyEditor(
             {actions}
         </form>
         {move || created.get().map(|key| view! { <CreatedDialog key=key/> })}
+        {move || new_secret.get().map(|secret| view! { <SecretDialog secret=secret/> })}
+    }
+}
+
+/// Shows the HMAC secret an update made, once, with a copy button.
+#[component]
+fn SecretDialog(secret: String) -> impl IntoView {
+    let toasts = use_toasts();
+    let done = Callback::new(move |_| {
+        toasts.flash("Key updated.");
+        reload();
+    });
+    view! {
+        <Modal labelled_by="secret-title" on_close=done>
+            <h2 id="secret-title">"HMAC signing is on"</h2>
+            <p class="alert warning">"Copy the HMAC secret now: it will not be shown again."</p>
+            <p class="field-label">"HMAC secret"</p>
+            <p class="hint">"The client signs its requests with this secret."</p>
+            <div class="secret-row">
+                <code id="updated-hmac-secret">{secret.clone()}</code>
+                <CopyButton text=secret label="Copy the HMAC secret"/>
+            </div>
+            <div class="dialog-actions">
+                <button type="button" class="button primary" id="secret-done" on:click=move |_| done.run(())>
+                    "I have copied it"
+                </button>
+            </div>
+        </Modal>
     }
 }
 
