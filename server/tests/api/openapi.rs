@@ -271,8 +271,12 @@ async fn every_route_is_documented_and_every_operation_is_served() {
         let ct = resp.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
         assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
         if path == "/metrics" {
+            // Not public: without the metrics token, a 401 in the dashboard's envelope.
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path}");
+            let ok = app.client.get(app.url(path)).bearer_auth(METRICS_TOKEN).send().await.unwrap();
+            let ct = ok.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
             // Prometheus's format, for scrapers.
-            assert!(ct.starts_with("application/openmetrics-text"), "{method} {path}: {status} {ct}");
+            assert!(ct.starts_with("application/openmetrics-text"), "{method} {path}: {} {ct}", ok.status());
             continue;
         }
         assert!(ct.starts_with("application/json"), "{method} {path}: {status} {ct}");
