@@ -43,7 +43,7 @@ pub enum Refusal {
     NotJson,
     #[error("The form's anti-forgery token is missing or does not match its cookie: reload the page and try again")]
     Csrf,
-    #[error("The form is larger than {MAX_FORM_BYTES} bytes")]
+    #[error("The form is larger than 16 KiB")]
     TooLarge,
 }
 
@@ -178,7 +178,7 @@ mod tests {
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
         for (k, v) in pairs {
-            h.insert(*k, HeaderValue::from_static(v));
+            h.insert(*k, HeaderValue::from_static(*v));
         }
         h
     }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-on_both_databases!(
+crate::on_both_databases!(
     cross_site_server_functions_are_refused,
     sign_in_and_out_forms_need_their_token,
     secure_cookies_use_the_host_prefix,
