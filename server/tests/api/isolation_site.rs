@@ -233,7 +233,7 @@ async fn secure_cookies_use_the_host_prefix(db: Db) {
     assert_eq!(rpc(&app, &cookie, "get_profile", json!({})).await.status(), StatusCode::OK);
     // The plain name (which a sibling subdomain could plant) is not a session over HTTPS.
     let plain = format!("portcullis_session={value}");
-    assert_eq!(rpc(&app, &plain, "get_profile", json!({})).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(rpc(&app, &plain, "list_apis", json!({})).await.status(), StatusCode::UNAUTHORIZED);
     let page = app.client.get(app.url("/")).header(COOKIE, &plain).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::SEE_OTHER, "pages do not take the plain name either");
     // The anti-forgery cookie is __Host- too.
