@@ -56,6 +56,6 @@ fetch(${JSON.stringify(`${dashboard}/rpc/save_api`)}, { method: "POST", mode: "n
   // Back on the dashboard, signed in still, the API is as it was.
   await page.goto(apiPage);
   await expect(page.getByRole("heading", { level: 1, name })).toBeVisible();
-  await expect(page.getByText("203.0.113.7")).toHaveCount(0);
-  await expect(page.getByText("http://127.0.0.1:9/").first()).toBeVisible();
+  await expect(page.getByLabel("Name", { exact: true })).toHaveValue(name);
+  await expect(page.getByLabel("Target URL")).toHaveValue("http://127.0.0.1:9/");
 });
