@@ -12,7 +12,7 @@ use crate::codec::Json;
 
 #[cfg(feature = "ssr")]
 mod session {
-    use crate::backend::{session_cookie, SharedBackend};
+    use crate::backend::{session_cookie, SessionCookieName, SharedBackend};
     use crate::model::AppError;
 
     pub fn backend() -> Result<SharedBackend, AppError> {
@@ -25,12 +25,14 @@ mod session {
         let parts: http::request::Parts = leptos_axum::extract()
             .await
             .map_err(|e| AppError::Internal(e.to_string()))?;
+        let SessionCookieName(name) = leptos::prelude::use_context::<SessionCookieName>()
+            .ok_or_else(|| AppError::Internal("session cookie name missing from context".into()))?;
         parts
             .headers
             .get_all(http::header::COOKIE)
             .iter()
             .filter_map(|v| v.to_str().ok())
-            .find_map(session_cookie)
+            .find_map(|h| session_cookie(h, name))
             .map(str::to_owned)
             .ok_or(AppError::Unauthenticated)
     }

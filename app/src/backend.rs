@@ -60,15 +60,39 @@ pub const SECURE_SESSION_COOKIE: &str = "__Host-portcullis_session";
 /// upstream, nor lets an upstream set them.
 pub const SESSION_COOKIE_NAMES: [&str; 2] = [SESSION_COOKIE, SECURE_SESSION_COOKIE];
 
-/// Finds the session cookie in a `Cookie` header value.
-pub fn session_cookie(cookie_header: &str) -> Option<&str> {
+/// The session cookie's name: the `__Host-` one when the dashboard is served over HTTPS
+/// (`PORTCULLIS_SECURE_COOKIES`); only that name is accepted then.
+pub fn session_cookie_name(secure: bool) -> &'static str {
+    if secure { SECURE_SESSION_COOKIE } else { SESSION_COOKIE }
+}
+
+/// Which session cookie name this server uses, provided as context to server functions.
+#[derive(Clone, Copy, Debug)]
+pub struct SessionCookieName(pub &'static str);
+
+/// Finds the cookie `name` in a `Cookie` header value (empty values count as absent).
+pub fn find_cookie<'a>(cookie_header: &'a str, name: &str) -> Option<&'a str> {
     cookie_header
         .split(';')
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
+        .find(|(n, _)| *n == name)
         .map(|(_, value)| value)
         .filter(|v| !v.is_empty())
 }
+
+/// Finds the session cookie (named `name`, see `session_cookie_name`) in a `Cookie` header value.
+pub fn session_cookie<'a>(cookie_header: &'a str, name: &str) -> Option<&'a str> {
+    find_cookie(cookie_header, name)
+}
+
+/// The sign-in and sign-out forms' anti-forgery token: the server puts it in the request's
+/// extensions (from its own cookie, or new), and the forms render it in a hidden field named
+/// `CSRF_FIELD`; the server accepts a form only when field and cookie agree (double submit).
+#[derive(Clone, Debug)]
+pub struct CsrfToken(pub String);
+
+/// The hidden form field that carries the `CsrfToken`.
+pub const CSRF_FIELD: &str = "csrf_token";
 
 #[cfg(test)]
 mod tests {
@@ -76,8 +100,12 @@ mod tests {
 
     #[test]
     fn finds_the_session_cookie() {
-        assert_eq!(session_cookie("a=1; portcullis_session=abc; b=2"), Some("abc"));
-        assert_eq!(session_cookie("portcullis_session="), None);
-        assert_eq!(session_cookie("xportcullis_session=abc"), None);
+        assert_eq!(session_cookie("a=1; portcullis_session=abc; b=2", SESSION_COOKIE), Some("abc"));
+        assert_eq!(session_cookie("portcullis_session=", SESSION_COOKIE), None);
+        assert_eq!(session_cookie("xportcullis_session=abc", SESSION_COOKIE), None);
+        // Over HTTPS only the __Host- name counts: a sibling subdomain can plant the plain one.
+        let secure = session_cookie_name(true);
+        assert_eq!(session_cookie("portcullis_session=abc", secure), None);
+        assert_eq!(session_cookie("__Host-portcullis_session=abc", secure), Some("abc"));
     }
 }

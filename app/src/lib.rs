@@ -34,7 +34,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 // Apply the saved theme before first paint, so a dark page never flashes white.
-                <script inner_html=components::theme::THEME_BOOTSTRAP></script>
+                <script nonce=leptos::nonce::use_nonce() inner_html=components::theme::THEME_BOOTSTRAP></script>
                 <HydrationScripts options islands=true/>
                 <MetaTags/>
             </head>

@@ -12,6 +12,7 @@ pub mod config;
 pub mod gateway;
 pub mod keys;
 pub mod limits;
+pub mod listen;
 pub mod changes;
 pub mod metrics;
 pub mod policies;

@@ -21,7 +21,8 @@ use crate::store::{Store, StoreError};
 use crate::{rest, web};
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
-use std::future::{Future, IntoFuture};
+use crate::listen::ConnectionRules;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -75,6 +76,8 @@ fn ensure_writable(dir: &Path) -> Result<(), StartError> {
 pub struct Application {
     api: TcpListener,
     gateway: TcpListener,
+    /// `/metrics` on an address of its own (`PORTCULLIS_METRICS_LISTEN`).
+    metrics: Option<TcpListener>,
     router: Router,
     pub state: AppState,
 }
@@ -91,6 +94,10 @@ impl Application {
         let store = open_store(&config.storage).await?;
         let api = bind(config.listen, "PORTCULLIS_LISTEN").await?;
         let gateway = bind(config.gateway_listen, "PORTCULLIS_GATEWAY_LISTEN").await?;
+        let metrics_listener = match config.security.metrics_listen {
+            Some(addr) => Some(bind(addr, "PORTCULLIS_METRICS_LISTEN").await?),
+            None => None,
+        };
 
         let accounts = Accounts::new(store.clone(), config.storage.bcrypt_cost);
         if let Some((email, password)) =
@@ -159,7 +166,7 @@ impl Application {
             .layer(DefaultBodyLimit::max(rest::MAX_BODY_BYTES))
             .merge(web::router(&state))
             .with_state(state.clone());
-        Ok(Self { api, gateway, router, state })
+        Ok(Self { api, gateway, metrics: metrics_listener, router, state })
     }
 
     pub fn api_addr(&self) -> SocketAddr {
@@ -170,23 +177,46 @@ impl Application {
         self.gateway.local_addr().expect("bound listener has an address")
     }
 
+    /// The metrics listener's address, when `PORTCULLIS_METRICS_LISTEN` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|l| l.local_addr().expect("bound listener has an address"))
+    }
+
     /// Serves both listeners until `shutdown` completes, then finishes in-flight requests.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartError> {
         tracing::info!(dashboard = %self.api_addr(), gateway = %self.gateway_addr(), "Portcullis is listening");
+        let security = &self.state.config.security;
+        match (self.metrics_addr(), &security.metrics_token) {
+            (Some(addr), _) => tracing::info!(%addr, "/metrics is served on its own listener (PORTCULLIS_METRICS_LISTEN)"),
+            (None, Some(_)) => tracing::info!("/metrics is served on the dashboard port to `Authorization: Bearer <PORTCULLIS_METRICS_TOKEN>`"),
+            (None, None) => tracing::info!(
+                "/metrics is off: set PORTCULLIS_METRICS_TOKEN to serve it on the dashboard port with a bearer token, or PORTCULLIS_METRICS_LISTEN=ADDR:PORT for a listener of its own"
+            ),
+        }
+        let rules = ConnectionRules::from_config(security);
         let (tx, rx) = tokio::sync::watch::channel(false);
         let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|stop| *stop).await;
         };
-        let api = axum::serve(self.api, self.router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(wait(rx.clone()));
-        let gateway = crate::gateway::listener::serve(self.gateway, self.state.gateway.clone(), wait(rx));
+        let api = crate::listen::serve_router(self.api, self.router, rules.clone(), wait(rx.clone()));
+        let gateway = crate::gateway::listener::serve(self.gateway, self.state.gateway.clone(), rules.clone(), wait(rx.clone()));
+        let metrics = async {
+            match self.metrics {
+                Some(listener) => {
+                    let router = rest::health::listener_router(self.state.clone());
+                    crate::listen::serve_router(listener, router, rules.clone(), wait(rx)).await
+                }
+                None => Ok(()),
+            }
+        };
         tokio::spawn(async move {
             shutdown.await;
             let _ = tx.send(true);
         });
-        let (a, g) = tokio::join!(api.into_future(), gateway);
+        let (a, g, m) = tokio::join!(api, gateway, metrics);
         a?;
         g?;
+        m?;
         // Keep what the gateway counted and recorded since the last write-back.
         self.state.gateway.analytics().flush().await;
         if let Err(e) = self.state.limits.flush().await {

@@ -34,6 +34,7 @@ pub fn Layout() -> impl IntoView {
                 </Suspense>
                 <ThemeToggle/>
                 <form method="post" action="/auth/logout">
+                    <super::csrf::CsrfField/>
                     <button type="submit" class="button ghost" id="sign-out">"Sign out"</button>
                 </form>
             </div>

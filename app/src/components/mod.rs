@@ -1,5 +1,6 @@
 pub mod access_rights;
 pub mod copy_button;
+pub mod csrf;
 pub mod dialog;
 pub mod fields;
 pub mod layout;

@@ -59,7 +59,7 @@ fn show_toast(message: &str) {
 pub fn ToastRegion() -> impl IntoView {
     view! {
         <div class="toasts" role="status" aria-live="polite"></div>
-        <script inner_html=FLASH_SCRIPT></script>
+        <script nonce=leptos::nonce::use_nonce() inner_html=FLASH_SCRIPT></script>
     }
 }
 

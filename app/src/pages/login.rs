@@ -26,6 +26,7 @@ pub fn LoginPage() -> impl IntoView {
         <main class="login">
             <form class="card login-card" method="post" action="/auth/login">
                 <h1>"Sign in to Portcullis"</h1>
+                <crate::components::csrf::CsrfField/>
                 {move || error().map(|e| view! { <p class="alert error" role="alert" id="login-error">{e}</p> })}
                 <label for="email">"Email"</label>
                 <input id="email" name="email" type="email" autocomplete="username" required value=email/>

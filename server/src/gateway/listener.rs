@@ -6,9 +6,12 @@
 //! connection and the request waiting for it often ran on different threads (bench/gateway.sh).
 //!
 //! Connections are accepted on the caller's runtime and handed out in turn; a connection stays
-//! on its worker for its whole life.
+//! on its worker for its whole life. The listener is bounded like the dashboard's
+//! (`crate::listen`): header and idle deadlines, and a permit per open connection taken
+//! before `accept`.
 
 use super::Gateway;
+use crate::listen::{stopped, Activity, ConnectionRules, Watched};
 use hyper::body::Incoming;
 use hyper::Request;
 use hyper_util::rt::TokioIo;
@@ -20,7 +23,7 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, watch, OwnedSemaphorePermit};
 use tokio::task::JoinSet;
 
 thread_local! {
@@ -33,22 +36,24 @@ pub fn current_worker() -> Option<usize> {
     WORKER.with(Cell::get)
 }
 
-type Handoff = (std::net::TcpStream, SocketAddr);
+/// A connection, its peer, and its place under the connection cap (given back when it closes).
+type Handoff = (std::net::TcpStream, SocketAddr, OwnedSemaphorePermit);
 
 /// Serves the gateway on `listener` with its worker threads until `shutdown` completes, then
 /// lets the requests in flight finish. Dropping the returned future stops the workers too.
-pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>, rules: ConnectionRules, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
     let workers = gateway.workers().max(1);
+    let permits = rules.permits();
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut queues = Vec::with_capacity(workers);
     let mut threads = Vec::with_capacity(workers);
     for index in 0..workers {
         let (tx, rx) = mpsc::unbounded_channel::<Handoff>();
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        let (gateway, stop) = (gateway.clone(), stop_rx.clone());
+        let (gateway, stop, rules) = (gateway.clone(), stop_rx.clone(), rules.clone());
         threads.push(std::thread::Builder::new().name(format!("gateway-{index}")).spawn(move || {
             WORKER.with(|w| w.set(Some(index)));
-            runtime.block_on(worker(rx, gateway, stop));
+            runtime.block_on(worker(rx, gateway, rules, stop));
         })?);
         queues.push(tx);
     }
@@ -56,6 +61,10 @@ pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>, shutdown: impl 
     let mut shutdown = pin!(shutdown);
     let mut next = 0;
     loop {
+        let permit = tokio::select! {
+            _ = &mut shutdown => break,
+            permit = permits.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
+        };
         let (stream, addr) = tokio::select! {
             _ = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
@@ -70,7 +79,7 @@ pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>, shutdown: impl 
         };
         match stream.into_std() {
             Ok(stream) => {
-                let _ = queues[next].send((stream, addr));
+                let _ = queues[next].send((stream, addr, permit));
                 next = (next + 1) % queues.len();
             }
             Err(e) => tracing::warn!("gateway connection from {addr} dropped: {e}"),
@@ -85,13 +94,18 @@ pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>, shutdown: impl 
 }
 
 /// One worker: serves each connection it is handed until told to stop, then waits for them.
-async fn worker(mut handoffs: mpsc::UnboundedReceiver<Handoff>, gateway: Arc<Gateway>, mut stop: watch::Receiver<bool>) {
+async fn worker(mut handoffs: mpsc::UnboundedReceiver<Handoff>, gateway: Arc<Gateway>, rules: ConnectionRules, mut stop: watch::Receiver<bool>) {
+    let rules = Arc::new(rules);
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
             handoff = handoffs.recv() => match handoff {
-                Some((stream, addr)) => {
-                    connections.spawn(connection(stream, addr, gateway.clone(), stop.clone()));
+                Some((stream, addr, permit)) => {
+                    let (gateway, rules, stop) = (gateway.clone(), rules.clone(), stop.clone());
+                    connections.spawn(async move {
+                        connection(stream, addr, gateway, &rules, stop).await;
+                        drop(permit);
+                    });
                 }
                 None => break,
             },
@@ -102,7 +116,7 @@ async fn worker(mut handoffs: mpsc::UnboundedReceiver<Handoff>, gateway: Arc<Gat
     while connections.join_next().await.is_some() {}
 }
 
-async fn connection(stream: std::net::TcpStream, addr: SocketAddr, gateway: Arc<Gateway>, mut stop: watch::Receiver<bool>) {
+async fn connection(stream: std::net::TcpStream, addr: SocketAddr, gateway: Arc<Gateway>, rules: &ConnectionRules, mut stop: watch::Receiver<bool>) {
     let stream = match TcpStream::from_std(stream) {
         Ok(s) => s,
         Err(e) => return tracing::warn!("gateway connection from {addr} dropped: {e}"),
@@ -114,19 +128,18 @@ async fn connection(stream: std::net::TcpStream, addr: SocketAddr, gateway: Arc<
         let gateway = gateway.clone();
         async move { Ok::<_, Infallible>(super::handle(gateway, addr, req).await) }
     });
-    let conn = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+    // One timer per connection for the idle deadline; hyper's header timer is armed per request head.
+    let activity = Activity::new();
+    let io = TokioIo::new(Watched::new(stream, activity.clone()));
+    let conn = rules.http1().serve_connection(io, service);
     let mut conn = pin!(conn);
     tokio::select! {
-        _ = conn.as_mut() => {}
-        // On shutdown (or when the server is dropped), finish the request in flight, then close.
-        _ = stopped(&mut stop) => {
-            conn.as_mut().graceful_shutdown();
-            let _ = conn.await;
-        }
+        _ = conn.as_mut() => return,
+        _ = stopped(&mut stop) => {}
+        _ = activity.silent(rules.idle_timeout) => {}
     }
-}
-
-/// Completes when the server stops, or is dropped.
-async fn stopped(stop: &mut watch::Receiver<bool>) {
-    let _ = stop.wait_for(|stop| *stop).await;
+    // On shutdown (or when the server is dropped), or silent too long: finish the request in
+    // flight, then close.
+    conn.as_mut().graceful_shutdown();
+    let _ = conn.await;
 }

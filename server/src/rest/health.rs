@@ -1,11 +1,11 @@
 use crate::state::AppState;
 use axum::extract::State;
 use crate::limits::RedisFallback;
-use axum::http::{header, StatusCode};
-use axum::response::IntoResponse;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use super::openapi::schemas::{Health, Ready};
+use super::openapi::schemas::{ApiResponse, Health, Ready};
 use serde_json::json;
 
 pub fn router() -> Router<AppState> {
@@ -63,9 +63,44 @@ async fn ready(State(state): State<AppState>) -> (StatusCode, Json<serde_json::V
 /// Prometheus metrics of this node
 ///
 /// Gateway requests by API and status, refusals by reason, key cache hits and misses, Redis
-/// and database latency, Redis reachability and change notices from other nodes.
+/// and database latency, Redis reachability and change notices from other nodes. They name
+/// every organisation's APIs, so they are not public: on this port only with
+/// `PORTCULLIS_METRICS_TOKEN` (`Authorization: Bearer <token>`); with
+/// `PORTCULLIS_METRICS_LISTEN` only on that address (no token there); else not served.
 #[utoipa::path(get, path = "/metrics", operation_id = "getMetrics", tag = "Service",
-    responses((status = 200, description = "The Prometheus text exposition format", content_type = "text/plain", body = String)))]
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    security(("metrics_auth" = [])),
+    responses(
+        (status = 200, description = "The Prometheus text exposition format", content_type = "text/plain", body = String),
+        (status = 401, description = "No `Authorization: Bearer` with the metrics token", body = ApiResponse),
+        (status = 404, description = "Not served on this port (no metrics token, or a metrics listener of its own)", body = ApiResponse),
+    ))]
+async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let security = &state.config.security;
+    let Some(token) = security.metrics_token.as_ref().filter(|_| security.metrics_listen.is_none()) else {
+        return error(StatusCode::NOT_FOUND, "/metrics is not served on this port: set PORTCULLIS_METRICS_TOKEN, or PORTCULLIS_METRICS_LISTEN for a listener of its own");
+    };
+    let given = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or("").trim();
+    let bearer = given.get(..7).filter(|p| p.eq_ignore_ascii_case("bearer ")).map(|_| given[7..].trim());
+    match bearer {
+        Some(b) if crate::auth::constant_time_eq(b.as_bytes(), token.expose().as_bytes()) => exposition(&state).into_response(),
+        _ => {
+            let mut response = error(StatusCode::UNAUTHORIZED, "/metrics needs Authorization: Bearer <PORTCULLIS_METRICS_TOKEN>");
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+            response
+        }
+    }
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({ "Status": "Error", "Message": message, "Meta": null }))).into_response()
+}
+
+/// `/metrics` on the metrics listener (`PORTCULLIS_METRICS_LISTEN`): whoever reaches that
+/// address may read them.
+pub fn listener_router(state: AppState) -> Router {
+    Router::new().route("/metrics", get(|State(state): State<AppState>| async move { exposition(&state) })).with_state(state)
+}
+
+fn exposition(state: &AppState) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], state.metrics.render())
 }

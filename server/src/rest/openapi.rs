@@ -116,6 +116,10 @@ impl Modify for SecuritySchemes {
         );
         c.add_security_scheme("admin_auth", header("Admin-Auth", "The admin secret, PORTCULLIS_ADMIN_SECRET"));
         c.add_security_scheme("gateway_auth", header("X-Tyk-Authorization", "The gateway secret, PORTCULLIS_GATEWAY_SECRET"));
+        c.add_security_scheme(
+            "metrics_auth",
+            header("Authorization", "`Bearer <token>` with PORTCULLIS_METRICS_TOKEN (the metrics listener needs none)"),
+        );
     }
 }
 

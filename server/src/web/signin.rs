@@ -5,7 +5,7 @@ use crate::accounts::{SignInError, SESSION_TTL_SECS};
 use crate::rest::openapi::schemas::ApiResponse;
 use crate::rest::{ok_message, user_json};
 use crate::state::AppState;
-use app::backend::{session_cookie, SESSION_COOKIE};
+use app::backend::{session_cookie, session_cookie_name};
 use axum::extract::{ConnectInfo, FromRequest, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -39,7 +39,9 @@ enum Client {
 /// Sign in to the dashboard
 ///
 /// Sets the session cookie. A JSON body gets a JSON answer; the sign-in form (a form body) is
-/// redirected to `/`, or back to `/login` with the reason.
+/// redirected to `/`, or back to `/login` with the reason. Same-origin only: a form needs the
+/// `csrf_token` field of its page (matching its cookie); a JSON body needs no token, but a
+/// browser's `Origin` or `Sec-Fetch-Site` must say it comes from the dashboard itself.
 #[utoipa::path(post, path = "/auth/login", operation_id = "login", tag = "Service",
     request_body(content((Credentials = "application/json"), (Credentials = "application/x-www-form-urlencoded"))),
     responses(
@@ -47,6 +49,7 @@ enum Client {
         (status = 303, description = "A form was posted: to `/` when signed in, else back to `/login`"),
         (status = 400, description = "The email or password is missing or the email is over 254 characters, or the body is not JSON", body = ApiResponse),
         (status = 401, description = "Wrong email or password", body = ApiResponse),
+        (status = 403, description = "Cross-site request, or a form without its anti-forgery token", body = ApiResponse),
         (status = 429, description = "Too many failed attempts; `Retry-After` says how long to wait", body = ApiResponse),
         (status = 503, description = "The database did not answer", body = ApiResponse),
     ))]
@@ -114,18 +117,21 @@ async fn login(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<Soc
 
 /// Sign out
 ///
-/// Ends the session of the cookie sent, if any.
+/// Ends the session of the cookie sent, if any. Same-origin only, like sign-in: a form needs its
+/// `csrf_token`; a script sends `Content-Type: application/json`.
 #[utoipa::path(post, path = "/auth/logout", operation_id = "logout", tag = "Service",
     responses(
         (status = 200, description = "`Signed out` (when `Accept` includes `application/json`)", body = ApiResponse),
         (status = 303, description = "Otherwise: to `/login`"),
+        (status = 403, description = "Cross-site request, or a form without its anti-forgery token", body = ApiResponse),
     ))]
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let name = session_cookie_name(state.config.secure_cookies);
     let token = headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find_map(session_cookie);
+        .find_map(|h| session_cookie(h, name));
     if let Some(token) = token {
         if let Err(e) = state.accounts.sign_out(token).await {
             tracing::error!("sign-out: {e}");
@@ -146,10 +152,14 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
     response
 }
 
-/// HttpOnly (no script can read it), SameSite=Lax (no other site can post with it).
+/// HttpOnly (no script can read it), SameSite=Lax (no other site can post with it; Strict
+/// would also drop it from links followed from other sites, e.g. a key's page linked from a
+/// ticket, which are GETs that change nothing). Over HTTPS: `__Host-` name, `Secure`, `Path=/`
+/// and no `Domain`, so only this host can set or overwrite it.
 fn session_cookie_header(token: &str, max_age: i64, secure: bool) -> HeaderValue {
+    let name = session_cookie_name(secure);
     let secure = if secure { "; Secure" } else { "" };
-    let value = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}");
+    let value = format!("{name}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}");
     HeaderValue::from_str(&value).expect("cookie is ASCII")
 }
 

@@ -101,6 +101,7 @@ impl Node {
             // The tests' upstreams listen on loopback, which the gateway refuses by default.
             .env("PORTCULLIS_UPSTREAM_ALLOW", "127.0.0.0/8")
             .env("PORTCULLIS_QUOTA_FLUSH_MS", "200")
+            .env("PORTCULLIS_METRICS_TOKEN", METRICS_TOKEN)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null());
         for (k, v) in extra {
@@ -391,7 +392,7 @@ async fn nodes_ride_out_a_redis_restart() {
     // Redis came back empty: the counter was seeded from the write-back, not from zero.
     let remaining: i64 = c.call(&c.b, &key).await.headers()["x-quota-remaining"].to_str().unwrap().parse().unwrap();
     assert!(remaining <= 1000 - 52, "the quota continued from storage, remaining {remaining}");
-    let metrics = c.client.get(format!("{}/metrics", c.a.base)).send().await.unwrap().text().await.unwrap();
+    let metrics = c.client.get(format!("{}/metrics", c.a.base)).bearer_auth(METRICS_TOKEN).send().await.unwrap().text().await.unwrap();
     let refused: u64 = metrics
         .lines()
         .find_map(|l| l.strip_prefix("portcullis_limiter_unavailable_total "))
@@ -461,7 +462,7 @@ async fn metrics_count_requests_refusals_and_latency() {
     assert_eq!(c.call(&c.a, key).await.status(), StatusCode::OK);
     assert_eq!(c.call(&c.a, key).await.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(c.call(&c.a, "nonsense-key").await.status(), StatusCode::FORBIDDEN);
-    let resp = c.client.get(format!("{}/metrics", c.a.base)).send().await.unwrap();
+    let resp = c.client.get(format!("{}/metrics", c.a.base)).bearer_auth(METRICS_TOKEN).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("application/openmetrics-text"));
     let text = resp.text().await.unwrap();

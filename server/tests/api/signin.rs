@@ -3,6 +3,15 @@ use reqwest::header::{COOKIE, LOCATION, RETRY_AFTER, SET_COOKIE};
 use reqwest::StatusCode;
 use serde_json::json;
 
+/// The anti-forgery cookie the sign-in page sets; its value is the form's `csrf_token` field.
+async fn csrf(app: &TestApp) -> (String, String) {
+    let resp = app.client.get(app.url("/login")).send().await.unwrap();
+    let set = resp.headers().get(SET_COOKIE).expect("the anti-forgery cookie").to_str().unwrap().to_owned();
+    let cookie = set.split(';').next().unwrap().to_owned();
+    let token = cookie.split_once('=').unwrap().1.to_owned();
+    (cookie, token)
+}
+
 fn session_cookie(resp: &reqwest::Response) -> String {
     let set = resp.headers().get(SET_COOKIE).expect("a session cookie").to_str().unwrap().to_owned();
     assert!(set.contains("HttpOnly"), "{set}");
@@ -28,8 +37,16 @@ async fn good_password_opens_a_session(db: Db) {
     assert_eq!(profile["email"], ADMIN_EMAIL);
     assert_eq!(profile["credential_hint"].as_str().unwrap().len(), 4);
 
-    // Sign out ends the session.
-    let resp = app.client.post(app.url("/auth/logout")).header(COOKIE, &cookie).send().await.unwrap();
+    // Sign out ends the session (the form carries its anti-forgery token).
+    let (csrf_cookie, token) = csrf(&app).await;
+    let resp = app
+        .client
+        .post(app.url("/auth/logout"))
+        .header(COOKIE, format!("{cookie}; {csrf_cookie}"))
+        .form(&[("csrf_token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     assert_eq!(resp.headers()[LOCATION], "/login");
     let resp = app.client.post(app.url("/rpc/get_profile")).header(COOKIE, &cookie).json(&serde_json::json!({})).send().await.unwrap();
@@ -49,10 +66,12 @@ async fn bad_password_and_unknown_user(db: Db) {
 
 async fn browser_form_redirects_with_message(db: Db) {
     let Some(app) = spawn_app(db).await else { return };
+    let (csrf_cookie, token) = csrf(&app).await;
     let resp = app
         .client
         .post(app.url("/auth/login"))
-        .form(&[("email", ADMIN_EMAIL), ("password", "wrong password")])
+        .header(COOKIE, &csrf_cookie)
+        .form(&[("email", ADMIN_EMAIL), ("password", "wrong password"), ("csrf_token", token.as_str())])
         .send()
         .await
         .unwrap();
@@ -65,7 +84,8 @@ async fn browser_form_redirects_with_message(db: Db) {
     let resp = app
         .client
         .post(app.url("/auth/login"))
-        .form(&[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)])
+        .header(COOKIE, &csrf_cookie)
+        .form(&[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD), ("csrf_token", token.as_str())])
         .send()
         .await
         .unwrap();
