@@ -59,7 +59,7 @@ pub const GATEWAY_RENAMED: [(&str, &str); 7] = [
         keys::search_for_api, keys::one_for_api, keys::update_for_api, keys::delete_for_api,
         apis::list, apis::search, apis::create, apis::one, apis::update, apis::delete,
         policies::list, policies::search, policies::create, policies::one, policies::update, policies::delete,
-        users::list, users::me, users::one, users::reset_key,
+        users::list, users::me, users::one, users::create, users::update, users::delete, users::reset_key,
         audit::list, activity::key_activity,
         admin::list_orgs, admin::create_org, admin::get_org, admin::list_users, admin::create_user, admin::get_user,
         tyk::list_keys, tyk::create_key, tyk::create_key_at_create, tyk::preview_key, tyk::set_policies,
