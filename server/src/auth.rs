@@ -15,7 +15,7 @@ impl FromRequestParts<AppState> for ApiUser {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         // Already found (and its permissions checked) by `rest::authorise`.
-        if let Some(crate::rest::authorise::Authorised(user)) = parts.extensions.get() {
+        if let Some(crate::rest::authorise::Authorised(user)) = parts.extensions.get::<crate::rest::authorise::Authorised>() {
             return Ok(ApiUser(user.clone()));
         }
         let credential = parts

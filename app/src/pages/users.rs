@@ -93,13 +93,17 @@ pub fn UserPage() -> impl IntoView {
                 let found = users.await.map(|list| list.into_iter().find(|u| u.user_id.as_str() == id.get_untracked()));
                 match found {
                     Ok(Some(u)) => {
-                        let other = me.as_ref().is_some_and(|p| p.user_id != u.user_id);
+                        // Another user's credential: admins only (one's own is on the profile page).
+                        let reset = (admin && me.as_ref().is_some_and(|p| p.user_id != u.user_id)).then(|| u.user_id.to_string());
+                        let email = u.email.clone();
+                        let since = format!("Created {}. Last sign-in: {}.", format::utc(u.created_at),
+                            u.last_login.map(format::utc).unwrap_or_else(|| "never".into()));
                         view! {
-                            <Title text=format!("{} · Users · Portcullis", u.email)/>
-                            <div class="page-head"><h1>{u.email.clone()}</h1></div>
-                            <p class="muted">"Created " {format::utc(u.created_at)} ". Last sign-in: "
-                               {u.last_login.map(format::utc).unwrap_or_else(|| "never".into())} "."</p>
-                            {(admin && other).then(|| view! { <ResetCredential user_id=u.user_id.to_string()/> })}
+                            <Title text=format!("{email} · Users · Portcullis")/>
+                            <div class="page-head"><h1>{email.clone()}</h1></div>
+                            <p class="muted">{since}</p>
+                            {reset.map(|user_id| view! { <ResetCredential user_id/> })}
+                            // Read-only: the settings are shown, every input disabled, no Save.
                             <fieldset class="plain read-only-when" disabled=!writable data-read-only=(!writable).to_string()>
                                 <UserEditor existing=u/>
                             </fieldset>

@@ -8,7 +8,6 @@ use crate::store::{now, NewUser, OrgRow, Store, StoreError, UserChange, UserRow}
 use app::model::{validate_password, Area, Level, Permissions};
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -69,7 +68,7 @@ pub struct NewUserRequest {
     pub active: Option<bool>,
     /// Tyk's `user_permissions`. Through the Admin API and the CLI, absent means an admin (Tyk's
     /// Admin API creates admins); through `/api/users` it is required.
-    #[schema(value_type = Option<BTreeMap<String, String>>)]
+    #[schema(value_type = Option<Object>)]
     pub user_permissions: Option<Permissions>,
 }
 
@@ -80,7 +79,7 @@ pub struct UserUpdate {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub active: Option<bool>,
-    #[schema(value_type = Option<BTreeMap<String, String>>)]
+    #[schema(value_type = Option<Object>)]
     pub user_permissions: Option<Permissions>,
     /// Only through the dashboard's Users page (Tyk's REST API changes passwords elsewhere).
     #[serde(skip)]
