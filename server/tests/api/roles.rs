@@ -34,7 +34,7 @@ async fn read_only_keys_user_cannot_change_keys(db: Db) {
 
     // Reads pass.
     let got = json_of(app.get(&reader, &format!("/api/keys/{key_id}")).await, StatusCode::OK).await;
-    assert_eq!(got["key_data"]["alias"], "kept");
+    assert_eq!(got["data"]["alias"], "kept");
     json_of(app.get(&reader, "/api/apis/keys").await, StatusCode::OK).await;
     // Writes are refused with Tyk's 403, and change nothing.
     let body = json!({ "access_rights": rights(&api_id, "v1"), "alias": "new" });
@@ -45,7 +45,7 @@ async fn read_only_keys_user_cannot_change_keys(db: Db) {
     let path = format!("/api/apis/{api_id}/keys/{key_id}");
     assert_eq!(json_of(app.delete(&reader, &path).await, StatusCode::FORBIDDEN).await, denied(&path));
     let still = json_of(app.get(&admin, &format!("/api/keys/{key_id}")).await, StatusCode::OK).await;
-    assert_eq!(still["key_data"]["alias"], "kept");
+    assert_eq!(still["data"]["alias"], "kept");
 
     // No `apis`, `policies`, `users` or `audit_logs` right: no access at all, even to read.
     for path in ["/api/apis", "/api/portal/policies", "/api/users", "/api/audit"] {
