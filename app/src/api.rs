@@ -2,7 +2,7 @@
 
 use crate::model::{
     ApiDetail, ApiForm, ApiSummary, AppError, CreatedKey, FormOptions, KeyDetail, KeyForm, KeyHash, KeyListQuery,
-    KeyPage, KeyUsage, PolicyDetail, PolicyForm, PolicySummary, Profile, UsageWindow,
+    KeyPage, KeyUsage, PolicyDetail, PolicyForm, PolicySummary, Profile, UsageWindow, UserForm, UserSummary,
 };
 use leptos::prelude::*;
 // Arguments and answers are JSON, answers decoded from text (see crate::codec). No URL-encoded
@@ -52,6 +52,7 @@ mod session {
                 AppError::Unauthenticated => http::StatusCode::UNAUTHORIZED,
                 AppError::Invalid { .. } => http::StatusCode::BAD_REQUEST,
                 AppError::NotFound(_) => http::StatusCode::NOT_FOUND,
+                AppError::Forbidden(_) => http::StatusCode::FORBIDDEN,
                 AppError::Internal(_) | AppError::Transport(_) => http::StatusCode::INTERNAL_SERVER_ERROR,
             };
             if let Some(response) = response {
@@ -74,6 +75,45 @@ pub async fn get_profile() -> Result<Profile, AppError> {
 pub async fn regenerate_credential() -> Result<String, AppError> {
     let token = session::token().await?;
     session::backend()?.regenerate_credential(&token).await
+}
+
+// ---- users ----
+
+#[server(input = Json, output = Json)]
+pub async fn list_users() -> Result<Vec<UserSummary>, AppError> {
+    session::answer(async move {
+        let (b, t) = session::caller().await?;
+        b.list_users(&t).await
+    })
+    .await
+}
+
+#[server(input = Json, output = Json)]
+pub async fn create_user(form: UserForm) -> Result<UserSummary, AppError> {
+    session::answer(async move {
+        let (b, t) = session::caller().await?;
+        b.create_user(&t, form).await
+    })
+    .await
+}
+
+#[server(input = Json, output = Json)]
+pub async fn update_user(user_id: String, form: UserForm) -> Result<(), AppError> {
+    session::answer(async move {
+        let (b, t) = session::caller().await?;
+        b.update_user(&t, &user_id, form).await
+    })
+    .await
+}
+
+/// Replaces another user's REST credential (admins only); the new one is returned this once.
+#[server(input = Json, output = Json)]
+pub async fn reset_user_credential(user_id: String) -> Result<String, AppError> {
+    session::answer(async move {
+        let (b, t) = session::caller().await?;
+        b.reset_user_credential(&t, &user_id).await
+    })
+    .await
 }
 
 // ---- keys ----

@@ -4,7 +4,7 @@
 
 use crate::model::{
     ApiDetail, ApiForm, ApiSummary, AppError, CreatedKey, FormOptions, KeyDetail, KeyForm, KeyHash, KeyListQuery,
-    KeyPage, KeyUsage, PolicyDetail, PolicyForm, PolicySummary, Profile, UsageWindow,
+    KeyPage, KeyUsage, PolicyDetail, PolicyForm, PolicySummary, Profile, UsageWindow, UserForm, UserSummary,
 };
 use std::sync::Arc;
 
@@ -14,6 +14,15 @@ pub trait DashboardBackend: Send + Sync + 'static {
     async fn profile(&self, session_token: &str) -> Result<Option<Profile>, AppError>;
     /// Replaces the user's REST credential and returns the new one, in clear, this once.
     async fn regenerate_credential(&self, session_token: &str) -> Result<String, AppError>;
+
+    // ---- users of the organisation (admins, or `users` permission) ----
+    async fn list_users(&self, session_token: &str) -> Result<Vec<UserSummary>, AppError>;
+    /// Creates a user in the caller's organisation.
+    async fn create_user(&self, session_token: &str, form: UserForm) -> Result<UserSummary, AppError>;
+    /// Changes a user's names, state, permissions, and password when one is given.
+    async fn update_user(&self, session_token: &str, user_id: &str, form: UserForm) -> Result<(), AppError>;
+    /// Replaces another user's REST credential (admins only) and returns it, in clear, this once.
+    async fn reset_user_credential(&self, session_token: &str, user_id: &str) -> Result<String, AppError>;
 
     // ---- keys ----
     async fn list_keys(&self, session_token: &str, query: KeyListQuery) -> Result<KeyPage, AppError>;

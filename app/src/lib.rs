@@ -69,6 +69,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("apis") view=pages::apis::ApisPage/>
                     <Route path=path!("apis/new") view=pages::apis::NewApiPage/>
                     <Route path=path!("apis/:id") view=pages::apis::ApiPage/>
+                    <Route path=path!("users") view=pages::users::UsersPage/>
+                    <Route path=path!("users/new") view=pages::users::NewUserPage/>
+                    <Route path=path!("users/:id") view=pages::users::UserPage/>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -14,6 +14,10 @@ impl FromRequestParts<AppState> for ApiUser {
     type Rejection = DashboardError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        // Already found (and its permissions checked) by `rest::authorise`.
+        if let Some(crate::rest::authorise::Authorised(user)) = parts.extensions.get::<crate::rest::authorise::Authorised>() {
+            return Ok(ApiUser(user.clone()));
+        }
         let credential = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)

@@ -96,7 +96,7 @@ pub async fn run() -> Result<(), StartError> {
         }
         Command::User(UserCommand::Create { org, email, password, first_name, last_name, config }) => {
             let accounts = accounts(&config).await?;
-            let req = NewUserRequest { email_address: email, first_name, last_name, org_id: org, password, active: Some(true) };
+            let req = NewUserRequest { email_address: email, first_name, last_name, org_id: org, password, active: Some(true), user_permissions: None };
             let (user, credential) = accounts.create_user(&crate::audit::Actor::System, req).await?;
             println!("Created user {} ({}) in organisation {}", user.email, user.id, user.org_id);
             println!("REST API credential (shown once): {credential}");

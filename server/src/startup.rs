@@ -162,7 +162,7 @@ impl Application {
             leptos: leptos_options()?,
         };
         let router = Router::new()
-            .merge(rest::router())
+            .merge(rest::router(&state))
             .layer(DefaultBodyLimit::max(rest::MAX_BODY_BYTES))
             .merge(web::router(&state))
             .with_state(state.clone());

@@ -157,6 +157,7 @@ pub fn ErrorSummary(errors: Errors) -> impl IntoView {
 pub fn LoadError(error: AppError) -> impl IntoView {
     let (title, text) = match &error {
         AppError::NotFound(m) => ("Not found", m.clone()),
+        AppError::Forbidden(m) => ("You do not have access", m.clone()),
         AppError::Unauthenticated => ("Signed out", "Your session has ended. Sign in again.".to_owned()),
         other => ("Could not load this page", other.to_string()),
     };

@@ -13,6 +13,9 @@ pub enum AppError {
     Invalid { field: String, message: String },
     #[error("{0}")]
     NotFound(String),
+    /// The user's permissions do not allow this.
+    #[error("{0}")]
+    Forbidden(String),
     #[error("Something went wrong on the server: {0}")]
     Internal(String),
     #[error("Could not reach the server: {0}")]

@@ -6,6 +6,7 @@ mod error;
 pub mod format;
 pub mod forms;
 mod ids;
+pub mod permissions;
 pub mod policy;
 pub mod policy_merge;
 pub mod session;
@@ -19,6 +20,7 @@ pub use forms::{
     AccessRightForm, ApiForm, Expiry, FieldError, Governed, KeyAuth, KeyForm, LimitsForm, PathRuleForm, PolicyForm,
 };
 pub use ids::{KeyHash, OrgId, UserId};
+pub use permissions::{Area, Level, Permissions};
 pub use policy::{Policy, PolicyPartitions};
 pub use policy_merge::{apply_policies, trial_expiry, MergeError};
 pub use session::{
@@ -26,4 +28,4 @@ pub use session::{
     FieldAccessDefinition, FieldLimits, GraphqlType, JwtData, Monitor, RateLimit,
     RateLimitSmoothing, SessionState,
 };
-pub use user::{validate_password, Profile, MIN_PASSWORD_LEN};
+pub use user::{validate_password, Profile, UserForm, UserSummary, MIN_PASSWORD_LEN};

@@ -1,4 +1,4 @@
-use super::{OrgId, UserId};
+use super::{OrgId, Permissions, UserId};
 use serde::{Deserialize, Serialize};
 
 /// What the profile page shows of the signed-in user. The REST credential itself is stored
@@ -14,6 +14,34 @@ pub struct Profile {
     pub credential_hint: String,
     /// Unix seconds.
     pub created_at: i64,
+    /// What the user may see and change: the dashboard shows only that.
+    pub permissions: Permissions,
+}
+
+/// A user of the organisation as the Users page lists it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UserSummary {
+    pub user_id: UserId,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub permissions: Permissions,
+    pub active: bool,
+    /// Unix seconds; None before the first sign-in.
+    pub last_login: Option<i64>,
+    pub created_at: i64,
+}
+
+/// The user form of the Users page: creating a user (with a password, so that it can sign in)
+/// or changing one (the password left empty keeps it).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct UserForm {
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub password: String,
+    pub active: bool,
+    pub permissions: Permissions,
 }
 
 pub const MIN_PASSWORD_LEN: usize = 8;

@@ -6,7 +6,8 @@ use crate::components::fields::{CheckField, TextField};
 use crate::components::toast::{go_to, reload, use_toasts};
 use crate::components::widgets::{use_hydrated, ErrorSummary, Errors, FieldMessage, LoadError, Loading};
 use crate::model::forms::VERSION_LOCATIONS;
-use crate::model::{format, validate_api_form, ApiDetail, ApiForm, ApiSummary, AuthMode};
+use crate::components::layout::{may, Allowed, NoAccess, ProfileResource};
+use crate::model::{format, validate_api_form, Area, Level, ApiDetail, ApiForm, ApiSummary, AuthMode};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_meta::Title;
@@ -19,7 +20,9 @@ pub fn ApisPage() -> impl IntoView {
         <Title text="APIs · Portcullis"/>
         <div class="page-head">
             <h1>"APIs"</h1>
-            <a class="button primary" href="/apis/new" id="create-api">"Register API"</a>
+            <Allowed area=Area::Apis level=Level::Write>
+                <a class="button primary" href="/apis/new" id="create-api">"Register API"</a>
+            </Allowed>
         </div>
         <p class="lead muted">"The APIs the gateway protects: requests to an API's listen path are checked, then sent to its target."</p>
         <Transition fallback=|| view! { <Loading label="Loading APIs…"/> }>
@@ -29,7 +32,9 @@ pub fn ApisPage() -> impl IntoView {
                         <section class="card empty-state">
                             <h2>"No APIs yet"</h2>
                             <p>"Register the API you want to protect: the path the gateway listens on, and the address it forwards requests to. Then create keys for it."</p>
-                            <a class="button primary" href="/apis/new">"Register your first API"</a>
+                            <Allowed area=Area::Apis level=Level::Write>
+                                <a class="button primary" href="/apis/new">"Register your first API"</a>
+                            </Allowed>
                         </section>
                     }.into_any(),
                     Ok(list) => view! { <ApiTable apis=list/> }.into_any(),
@@ -78,7 +83,9 @@ pub fn NewApiPage() -> impl IntoView {
         <Title text="Register API · Portcullis"/>
         <nav class="crumbs" aria-label="Breadcrumb"><a href="/apis">"APIs"</a> " / " <span aria-current="page">"Register API"</span></nav>
         <h1>"Register API"</h1>
-        <ApiEditor/>
+        <Allowed area=Area::Apis level=Level::Write fallback=|| view! { <NoAccess area=Area::Apis level=Level::Write/> }>
+            <ApiEditor/>
+        </Allowed>
     }
 }
 
@@ -87,15 +94,20 @@ pub fn ApiPage() -> impl IntoView {
     let params = use_params_map();
     let id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
     let detail = Resource::new(move || id.get(), get_api);
+    let profile = expect_context::<ProfileResource>();
     view! {
         <nav class="crumbs" aria-label="Breadcrumb"><a href="/apis">"APIs"</a> " / " <span aria-current="page">"API"</span></nav>
         <Transition fallback=|| view! { <Loading label="Loading the API…"/> }>
             {move || Suspend::new(async move {
+                let writable = may(profile, Area::Apis, Level::Write).await;
                 match detail.await {
                     Ok(d) => view! {
                         <Title text=format!("{} · APIs · Portcullis", d.form.name)/>
-                        <ApiHead detail=d.clone()/>
-                        <ApiEditor existing=d/>
+                        <ApiHead detail=d.clone() writable=writable/>
+                        // Read-only: the settings are shown, every input disabled, no Save.
+                        <fieldset class="plain read-only-when" disabled=!writable data-read-only=(!writable).to_string()>
+                            <ApiEditor existing=d/>
+                        </fieldset>
                     }.into_any(),
                     Err(e) => view! { <h1>"API"</h1> <LoadError error=e/> }.into_any(),
                 }
@@ -106,7 +118,7 @@ pub fn ApiPage() -> impl IntoView {
 
 /// The API's name and the Delete action. An island.
 #[island]
-fn ApiHead(detail: ApiDetail) -> impl IntoView {
+fn ApiHead(detail: ApiDetail, writable: bool) -> impl IntoView {
     let confirm = RwSignal::new(false);
     let hydrated = use_hydrated();
     let name = detail.form.name.clone();
@@ -117,9 +129,11 @@ fn ApiHead(detail: ApiDetail) -> impl IntoView {
     view! {
         <div class="page-head" data-hydrated=move || hydrated.get().to_string()>
             <h1>{name.clone()}</h1>
-            <div class="actions">
-                <button type="button" class="button danger" id="delete-api" on:click=move |_| confirm.set(true)>"Delete"</button>
-            </div>
+            {writable.then(|| view! {
+                <div class="actions">
+                    <button type="button" class="button danger" id="delete-api" on:click=move |_| confirm.set(true)>"Delete"</button>
+                </div>
+            })}
         </div>
         <p class="muted">"API id " <code>{detail.api_id.clone()}</code> ". " {uses}</p>
         <Show when=move || confirm.get()>

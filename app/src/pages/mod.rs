@@ -5,3 +5,4 @@ pub mod login;
 pub mod not_found;
 pub mod policies;
 pub mod profile;
+pub mod users;

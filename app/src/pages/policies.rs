@@ -6,7 +6,8 @@ use crate::components::dialog::Modal;
 use crate::components::fields::{CheckField, LimitsState, MetaFields, MetaState, QuotaFields, RateFields, TagInput, TextField};
 use crate::components::toast::{go_to, reload, use_toasts};
 use crate::components::widgets::{use_hydrated, ErrorSummary, Errors, LoadError, Loading};
-use crate::model::{format, validate_policy_form, ApiChoice, PolicyDetail, PolicyForm, PolicyPartitions, PolicySummary};
+use crate::components::layout::{may, Allowed, NoAccess, ProfileResource};
+use crate::model::{format, validate_policy_form, Area, Level, ApiChoice, PolicyDetail, PolicyForm, PolicyPartitions, PolicySummary};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_meta::Title;
@@ -19,7 +20,9 @@ pub fn PoliciesPage() -> impl IntoView {
         <Title text="Policies · Portcullis"/>
         <div class="page-head">
             <h1>"Policies"</h1>
-            <a class="button primary" href="/policies/new" id="create-policy">"Create policy"</a>
+            <Allowed area=Area::Policies level=Level::Write>
+                <a class="button primary" href="/policies/new" id="create-policy">"Create policy"</a>
+            </Allowed>
         </div>
         <p class="lead muted">"A policy holds limits and access rights that many keys share: change the policy and every key that applies it changes with it."</p>
         <Transition fallback=|| view! { <Loading label="Loading policies…"/> }>
@@ -29,7 +32,9 @@ pub fn PoliciesPage() -> impl IntoView {
                         <section class="card empty-state">
                             <h2>"No policies yet"</h2>
                             <p>"Create a policy to manage the rate limit, quota and access of many keys in one place; then apply it when you create a key."</p>
-                            <a class="button primary" href="/policies/new">"Create your first policy"</a>
+                            <Allowed area=Area::Policies level=Level::Write>
+                                <a class="button primary" href="/policies/new">"Create your first policy"</a>
+                            </Allowed>
                         </section>
                     }.into_any(),
                     Ok(list) => view! { <PolicyTable policies=list/> }.into_any(),
@@ -102,14 +107,16 @@ pub fn NewPolicyPage() -> impl IntoView {
         <Title text="Create policy · Portcullis"/>
         <nav class="crumbs" aria-label="Breadcrumb"><a href="/policies">"Policies"</a> " / " <span aria-current="page">"Create policy"</span></nav>
         <h1>"Create policy"</h1>
-        <Suspense fallback=|| view! { <Loading label="Loading the form…"/> }>
-            {move || Suspend::new(async move {
-                match options.await {
-                    Ok(o) => view! { <PolicyEditor apis=o.apis/> }.into_any(),
-                    Err(e) => view! { <LoadError error=e/> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Allowed area=Area::Policies level=Level::Write fallback=|| view! { <NoAccess area=Area::Policies level=Level::Write/> }>
+            <Suspense fallback=|| view! { <Loading label="Loading the form…"/> }>
+                {move || Suspend::new(async move {
+                    match options.await {
+                        Ok(o) => view! { <PolicyEditor apis=o.apis/> }.into_any(),
+                        Err(e) => view! { <LoadError error=e/> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </Allowed>
     }
 }
 
@@ -119,15 +126,20 @@ pub fn PolicyPage() -> impl IntoView {
     let id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
     let detail = Resource::new(move || id.get(), get_policy);
     let options = Resource::new(|| (), |_| get_form_options());
+    let profile = expect_context::<ProfileResource>();
     view! {
         <nav class="crumbs" aria-label="Breadcrumb"><a href="/policies">"Policies"</a> " / " <span aria-current="page">"Policy"</span></nav>
         <Transition fallback=|| view! { <Loading label="Loading the policy…"/> }>
             {move || Suspend::new(async move {
+                let writable = may(profile, Area::Policies, Level::Write).await;
                 match (detail.await, options.await) {
                     (Ok(d), Ok(o)) => view! {
                         <Title text=format!("{} · Policies · Portcullis", d.form.name)/>
-                        <PolicyHead id=d.id.clone() name=d.form.name.clone() key_count=d.key_count/>
-                        <PolicyEditor apis=o.apis existing=d/>
+                        <PolicyHead id=d.id.clone() name=d.form.name.clone() key_count=d.key_count writable=writable/>
+                        // Read-only: the settings are shown, every input disabled, no Save.
+                        <fieldset class="plain read-only-when" disabled=!writable data-read-only=(!writable).to_string()>
+                            <PolicyEditor apis=o.apis existing=d/>
+                        </fieldset>
                     }.into_any(),
                     (Err(e), _) | (_, Err(e)) => view! { <h1>"Policy"</h1> <LoadError error=e/> }.into_any(),
                 }
@@ -138,7 +150,7 @@ pub fn PolicyPage() -> impl IntoView {
 
 /// The policy's name and the Delete action. An island.
 #[island]
-fn PolicyHead(id: String, name: String, key_count: i64) -> impl IntoView {
+fn PolicyHead(id: String, name: String, key_count: i64, writable: bool) -> impl IntoView {
     let confirm = RwSignal::new(false);
     let hydrated = use_hydrated();
     let uses = match key_count {
@@ -148,9 +160,11 @@ fn PolicyHead(id: String, name: String, key_count: i64) -> impl IntoView {
     view! {
         <div class="page-head" data-hydrated=move || hydrated.get().to_string()>
             <h1>{name.clone()}</h1>
-            <div class="actions">
-                <button type="button" class="button danger" id="delete-policy" on:click=move |_| confirm.set(true)>"Delete"</button>
-            </div>
+            {writable.then(|| view! {
+                <div class="actions">
+                    <button type="button" class="button danger" id="delete-policy" on:click=move |_| confirm.set(true)>"Delete"</button>
+                </div>
+            })}
         </div>
         <p class="muted">"Id " <code>{id.clone()}</code> ". " {uses}</p>
         <Show when=move || confirm.get()>

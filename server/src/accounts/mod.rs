@@ -4,8 +4,8 @@ pub mod throttle;
 
 use crate::audit::{Action, Actor, Audit, Object};
 use crate::secrets::{generated_password, object_id, random_hex, sha256_hex};
-use crate::store::{now, NewUser, OrgRow, Store, StoreError, UserRow};
-use app::model::validate_password;
+use crate::store::{now, NewUser, OrgRow, Store, StoreError, UserChange, UserRow};
+use app::model::{validate_password, Area, Level, Permissions};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::net::IpAddr;
@@ -29,6 +29,11 @@ pub enum AccountError {
     EmailTaken,
     #[error("not found")]
     NotFound,
+    /// The caller's permissions do not allow this; the text says what.
+    #[error("access denied: {0}")]
+    Denied(&'static str),
+    #[error("To create a user specify at least one permission, or make them an admin.")]
+    NoPermissions,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("password hashing failed")]
@@ -66,6 +71,24 @@ pub struct NewUserRequest {
     pub password: Option<String>,
     /// Defaults to `true`.
     pub active: Option<bool>,
+    /// Tyk's `user_permissions`. Through the Admin API and the CLI, absent means an admin (Tyk's
+    /// Admin API creates admins); through `/api/users` it is required.
+    #[schema(value_type = Option<Object>)]
+    pub user_permissions: Option<Permissions>,
+}
+
+/// A change to a user (`PUT /api/users/{id}`): what is absent stays as it is.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub struct UserUpdate {
+    pub email_address: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub active: Option<bool>,
+    #[schema(value_type = Option<Object>)]
+    pub user_permissions: Option<Permissions>,
+    /// Only through the dashboard's Users page (Tyk's REST API changes passwords elsewhere).
+    #[serde(skip)]
+    pub password: Option<String>,
 }
 
 #[derive(Clone)]
@@ -137,6 +160,10 @@ impl Accounts {
             }
             None => None,
         };
+        let permissions = req.user_permissions.unwrap_or_else(Permissions::admin);
+        if permissions.is_empty() {
+            return Err(AccountError::NoPermissions);
+        }
         let credential = random_hex(16);
         let user = NewUser {
             id: object_id(),
@@ -149,6 +176,7 @@ impl Accounts {
             credential_hint: hint(&credential),
             active: req.active.unwrap_or(true),
             created_at: now(),
+            permissions,
         };
         match self.store.insert_user(&user).await {
             Err(StoreError::Conflict) => return Err(AccountError::EmailTaken),
@@ -156,10 +184,102 @@ impl Accounts {
         }
         tracing::info!(user_id = %user.id, org_id = %user.org_id, "user created");
         let row = self.store.user(&user.id).await?.ok_or(AccountError::NotFound)?;
-        let after = serde_json::json!({ "email_address": row.email, "first_name": row.first_name,
-                                        "last_name": row.last_name, "active": row.active });
-        self.audit.record(&row.org_id, actor, Action::Created, Object::User, &row.id, None, Some(&after)).await?;
+        self.audit.record(&row.org_id, actor, Action::Created, Object::User, &row.id, None, Some(&audited(&row))).await?;
         Ok((row, credential))
+    }
+
+    // ---- users of an organisation, managed by one of its users ----
+
+    /// A user of the caller's organisation; another organisation's user is unknown.
+    pub async fn member(&self, caller: &UserRow, id: &str) -> Result<UserRow, AccountError> {
+        match self.store.user(id).await? {
+            Some(u) if u.org_id == caller.org_id => Ok(u),
+            _ => Err(AccountError::NotFound),
+        }
+    }
+
+    /// Creates a user in the caller's organisation (`POST /api/users`, the Users page).
+    pub async fn create_member(&self, caller: &UserRow, mut req: NewUserRequest) -> Result<(UserRow, String), AccountError> {
+        require(caller, Area::Users, Level::Write)?;
+        let permissions = req.user_permissions.clone().unwrap_or_default();
+        if permissions.is_empty() {
+            return Err(AccountError::NoPermissions);
+        }
+        may_grant(caller, &permissions)?;
+        req.org_id = caller.org_id.clone();
+        req.user_permissions = Some(permissions);
+        self.create_user(&caller.actor(), req).await
+    }
+
+    /// Changes a user of the caller's organisation: names, active, permissions (and, from the
+    /// Users page, the password). Nobody gives rights it does not have, a user cannot raise its
+    /// own, and only an admin changes an admin.
+    pub async fn update_member(&self, caller: &UserRow, id: &str, change: UserUpdate) -> Result<UserRow, AccountError> {
+        let target = self.member(caller, id).await?;
+        require(caller, Area::Users, Level::Write)?;
+        may_manage(caller, &target)?;
+        let permissions = change.user_permissions.unwrap_or_else(|| target.permissions.clone());
+        if permissions != target.permissions {
+            if permissions.is_empty() {
+                return Err(AccountError::NoPermissions);
+            }
+            may_grant(caller, &permissions)?;
+        }
+        let email = match &change.email_address {
+            Some(e) => normalise_email(e)?,
+            None => target.email.clone(),
+        };
+        let new = UserChange {
+            email,
+            first_name: change.first_name.map(|s| s.trim().to_owned()).unwrap_or_else(|| target.first_name.clone()),
+            last_name: change.last_name.map(|s| s.trim().to_owned()).unwrap_or_else(|| target.last_name.clone()),
+            active: change.active.unwrap_or(target.active),
+            permissions,
+        };
+        if let Some(p) = change.password.as_deref().filter(|p| !p.is_empty()) {
+            validate_password(p).map_err(|m| invalid("password", &m))?;
+        }
+        match self.store.update_user(&target.id, &new).await {
+            Err(StoreError::Conflict) => return Err(AccountError::EmailTaken),
+            Ok(false) => return Err(AccountError::NotFound),
+            other => other?,
+        };
+        if let Some(p) = change.password.filter(|p| !p.is_empty()) {
+            let hash = self.hash_password(p).await?;
+            self.store.set_password(&target.id, &hash, now()).await?;
+        }
+        if !new.active {
+            // Tyk logs a deactivated user out of every dashboard session.
+            self.store.delete_user_sessions(&target.id).await?;
+        }
+        let row = self.user(&target.id).await?;
+        self.audit
+            .record(&row.org_id, &caller.actor(), Action::Updated, Object::User, &row.id, Some(&audited(&target)), Some(&audited(&row)))
+            .await?;
+        tracing::info!(user_id = %row.id, "user updated");
+        Ok(row)
+    }
+
+    /// Deletes a user of the caller's organisation.
+    pub async fn delete_member(&self, caller: &UserRow, id: &str) -> Result<(), AccountError> {
+        let target = self.member(caller, id).await?;
+        require(caller, Area::Users, Level::Write)?;
+        may_manage(caller, &target)?;
+        if !self.store.delete_user(&target.id).await? {
+            return Err(AccountError::NotFound);
+        }
+        self.audit.record(&target.org_id, &caller.actor(), Action::Deleted, Object::User, &target.id, Some(&audited(&target)), None).await?;
+        tracing::info!(user_id = %target.id, "user deleted");
+        Ok(())
+    }
+
+    /// Replaces a user's REST credential: one's own, or (admins only) a colleague's.
+    pub async fn reset_member_credential(&self, caller: &UserRow, id: &str) -> Result<String, AccountError> {
+        let target = self.member(caller, id).await?;
+        if target.id != caller.id && !caller.permissions.admin {
+            return Err(AccountError::Denied("only an admin can reset another user's credential"));
+        }
+        self.regenerate_credential(&caller.actor(), &target.id).await
     }
 
     pub async fn user(&self, id: &str) -> Result<UserRow, AccountError> {
@@ -289,6 +409,46 @@ pub fn org_document(org: &OrgRow) -> Value {
     doc.entry("owner_name").or_insert_with(|| Value::String(org.owner_name.clone()));
     doc.entry("apis").or_insert_with(|| Value::Array(vec![]));
     Value::Object(doc)
+}
+
+/// The one check of a user's rights in an area.
+pub fn require(user: &UserRow, area: Area, level: Level) -> Result<(), AccountError> {
+    if user.permissions.allows(area, level) {
+        Ok(())
+    } else {
+        Err(AccountError::Denied(match level {
+            Level::Read => "You do not have permission to see this",
+            Level::Write => "You do not have permission to change this",
+        }))
+    }
+}
+
+/// Nobody grants what it does not have; only an admin makes an admin.
+fn may_grant(caller: &UserRow, wanted: &Permissions) -> Result<(), AccountError> {
+    if wanted.admin && !caller.permissions.admin {
+        return Err(AccountError::Denied("only an admin can grant IsAdmin"));
+    }
+    if !caller.permissions.covers(wanted) {
+        return Err(AccountError::Denied("you cannot grant permissions you do not have"));
+    }
+    Ok(())
+}
+
+/// A non-admin manages only users with no more rights than its own (never an admin).
+fn may_manage(caller: &UserRow, target: &UserRow) -> Result<(), AccountError> {
+    if target.permissions.admin && !caller.permissions.admin {
+        return Err(AccountError::Denied("only an admin can change an admin"));
+    }
+    if !caller.permissions.covers(&target.permissions) {
+        return Err(AccountError::Denied("you cannot change a user with permissions you do not have"));
+    }
+    Ok(())
+}
+
+/// A user as the audit log records it (no secrets).
+fn audited(u: &UserRow) -> Value {
+    serde_json::json!({ "email_address": u.email, "first_name": u.first_name, "last_name": u.last_name,
+                        "active": u.active, "user_permissions": u.permissions })
 }
 
 fn invalid(field: &'static str, message: &str) -> AccountError {

@@ -75,7 +75,7 @@ impl From<AccountError> for DashboardError {
         match e {
             AccountError::Invalid { .. } | AccountError::UnknownOrg(_) => Self::BadRequest(e.to_string()),
             // Tyk answers a duplicate email with 403.
-            AccountError::EmailTaken => Self::Forbidden(e.to_string()),
+            AccountError::EmailTaken | AccountError::Denied(_) | AccountError::NoPermissions => Self::Forbidden(e.to_string()),
             AccountError::NotFound => Self::NotFound("Not found".into()),
             AccountError::Store(s) => s.into(),
             AccountError::Hashing => {

@@ -5,6 +5,7 @@ pub mod activity;
 pub mod admin;
 pub mod apis;
 pub mod audit;
+pub mod authorise;
 pub mod error;
 pub mod health;
 pub mod json;
@@ -22,7 +23,8 @@ use serde_json::{json, Value};
 /// Bodies larger than this are refused with 413 before they are parsed.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-pub fn router() -> Router<AppState> {
+/// Every route; `/api` ones pass through the permission check (`authorise`).
+pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .merge(health::router())
         .merge(admin::router())
@@ -34,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .merge(activity::router())
         .merge(tyk::router())
         .merge(openapi::router())
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), authorise::authorise))
 }
 
 /// Items per page of Tyk's paginated lists.
@@ -88,7 +91,7 @@ pub fn user_json(user: &UserRow, access_key: Option<&str>) -> Value {
         "password_max_days": 0,
         "group_id": "",
         "api_model": {},
-        "user_permissions": { "IsAdmin": "admin", "ResetPassword": "admin" },
+        "user_permissions": user.permissions,
         "access_key_hint": user.credential_hint,
     });
     if let Some(key) = access_key {

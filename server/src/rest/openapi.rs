@@ -59,7 +59,7 @@ pub const GATEWAY_RENAMED: [(&str, &str); 7] = [
         keys::search_for_api, keys::one_for_api, keys::update_for_api, keys::delete_for_api,
         apis::list, apis::search, apis::create, apis::one, apis::update, apis::delete,
         policies::list, policies::search, policies::create, policies::one, policies::update, policies::delete,
-        users::list, users::me, users::one, users::reset_key,
+        users::list, users::me, users::one, users::create, users::update, users::delete, users::reset_key,
         audit::list, activity::key_activity,
         admin::list_orgs, admin::create_org, admin::get_org, admin::list_users, admin::create_user, admin::get_user,
         tyk::list_keys, tyk::create_key, tyk::create_key_at_create, tyk::preview_key, tyk::set_policies,
@@ -128,7 +128,7 @@ impl Modify for SecuritySchemes {
 struct CommonResponses;
 
 impl CommonResponses {
-    fn common(path: &str, has_body: bool) -> Vec<(u16, &'static str, Option<&'static str>)> {
+    fn common(path: &str, reads: bool, has_body: bool) -> Vec<(u16, &'static str, Option<&'static str>)> {
         const DASH: Option<&str> = Some("ApiResponse");
         const GW: Option<&str> = Some("ApiStatusMessage");
         let mut out = Vec::new();
@@ -144,6 +144,9 @@ impl CommonResponses {
         }
         if path.starts_with("/api/") {
             out.push((401, "Missing or unknown API credential in `Authorization`", DASH));
+            if super::authorise::needs(reads, path) != super::authorise::Needs::Nothing {
+                out.push((403, "The caller's `user_permissions` do not allow this (`access denied: ...`)", DASH));
+            }
         } else if path.starts_with("/admin/") {
             out.push((401, "Missing or wrong `Admin-Auth` secret", DASH));
             out.push((404, "The Admin API is disabled (PORTCULLIS_ADMIN_SECRET is not set)", DASH));
@@ -162,7 +165,7 @@ impl CommonResponses {
 impl Modify for CommonResponses {
     fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
         for (path, item) in doc.paths.paths.iter_mut() {
-            for op in operations(item) {
+            for (reads, op) in operations(item) {
                 // axum's `Query` refuses a number it cannot read (`?p=abc`), in plain text.
                 if op.parameters.iter().flatten().any(|p| {
                     let p = serde_json::to_value(p).unwrap_or_default();
@@ -182,7 +185,7 @@ impl Modify for CommonResponses {
                         }
                     }
                 }
-                for (code, description, schema) in Self::common(path, op.request_body.is_some()) {
+                for (code, description, schema) in Self::common(path, reads, op.request_body.is_some()) {
                     let code = code.to_string();
                     match op.responses.responses.get_mut(&code) {
                         Some(RefOr::T(existing)) => {
@@ -203,10 +206,19 @@ impl Modify for CommonResponses {
     }
 }
 
-fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
-    [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch, &mut item.head, &mut item.options]
-        .into_iter()
-        .filter_map(Option::as_mut)
+/// The operations of a path, each with whether it only reads (GET, HEAD).
+fn operations(item: &mut PathItem) -> impl Iterator<Item = (bool, &mut Operation)> {
+    [
+        (true, &mut item.get),
+        (false, &mut item.put),
+        (false, &mut item.post),
+        (false, &mut item.delete),
+        (false, &mut item.patch),
+        (true, &mut item.head),
+        (false, &mut item.options),
+    ]
+    .into_iter()
+    .filter_map(|(reads, op)| op.as_mut().map(|op| (reads, op)))
 }
 
 /// The bodies the handlers build with `json!`, described for the document only. Names are

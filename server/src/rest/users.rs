@@ -1,10 +1,12 @@
 //! `/api/users`: the dashboard users of the caller's organisation, and the caller's own
-//! credential. Every route here needs a user's credential (see `auth::ApiUser`).
+//! credential. Every route here needs a user's credential (see `auth::ApiUser`); reading needs
+//! `users: read`, changing `users: write` (`rest::authorise`), and `accounts` holds the rest.
 
 use super::error::DashboardError;
 use super::openapi::schemas::{ApiResponse, User, Users};
 use super::{ok_message, user_json};
-use crate::accounts::AccountError;
+use super::json::JsonBody;
+use crate::accounts::{AccountError, NewUserRequest, UserUpdate};
 use crate::auth::ApiUser;
 use crate::state::AppState;
 use axum::extract::{Path, State};
@@ -14,9 +16,9 @@ use serde_json::{json, Value};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/users", get(list))
+        .route("/api/users", get(list).post(create))
         .route("/api/users/me", get(me))
-        .route("/api/users/{user_id}", get(one))
+        .route("/api/users/{user_id}", get(one).put(update).delete(delete))
         .route("/api/users/{user_id}/actions/key/reset", put(reset_key))
 }
 
@@ -39,11 +41,10 @@ async fn me(ApiUser(caller): ApiUser) -> Json<Value> {
 }
 
 /// Another organisation's user is answered exactly like a missing one.
-async fn org_user(s: &AppState, caller: &crate::store::UserRow, user_id: &str) -> Result<crate::store::UserRow, DashboardError> {
-    match s.accounts.user(user_id).await {
-        Ok(u) if u.org_id == caller.org_id => Ok(u),
-        Ok(_) | Err(AccountError::NotFound) => Err(DashboardError::NotFound("Could not retrieve user detail.".into())),
-        Err(e) => Err(e.into()),
+fn user_error(e: AccountError) -> DashboardError {
+    match e {
+        AccountError::NotFound => DashboardError::NotFound("Could not retrieve user detail.".into()),
+        other => other.into(),
     }
 }
 
@@ -52,25 +53,75 @@ async fn org_user(s: &AppState, caller: &crate::store::UserRow, user_id: &str) -
     params(("userId" = String, Path)),
     responses(
         (status = 200, description = "The user", body = User),
+        (status = 403, description = "The caller may not read users (`users: read`)", body = ApiResponse),
         (status = 404, description = "No such user in the organisation", body = ApiResponse),
     ))]
 async fn one(ApiUser(caller): ApiUser, State(s): State<AppState>, Path(user_id): Path<String>) -> Result<Json<Value>, DashboardError> {
-    Ok(Json(user_json(&org_user(&s, &caller, &user_id).await?, None)))
+    Ok(Json(user_json(&s.accounts.member(&caller, &user_id).await.map_err(user_error)?, None)))
+}
+
+/// Add a user
+///
+/// A user of the caller's organisation, with Tyk's `user_permissions` (required: at least one
+/// permission, or `{"IsAdmin": "admin"}`). Needs `users: write`; only an admin creates an admin,
+/// and nobody grants more than it has. The new credential is in `Meta.access_key`, this once.
+#[utoipa::path(post, path = "/api/users", operation_id = "addUser", tag = "Users", security(("dashboard_auth" = [])),
+    request_body = NewUserRequest,
+    responses(
+        (status = 200, description = "`User and session have been created`; the user in `Meta`", body = ApiResponse),
+        (status = 400, description = "The email or password is invalid", body = ApiResponse),
+        (status = 403, description = "No permission, no rights given, rights the caller does not have, or the email is taken", body = ApiResponse),
+    ))]
+async fn create(ApiUser(caller): ApiUser, State(s): State<AppState>, JsonBody(req): JsonBody<NewUserRequest>) -> Result<Json<Value>, DashboardError> {
+    let (user, credential) = s.accounts.create_member(&caller, req).await?;
+    Ok(ok_message("User and session have been created", user_json(&user, Some(&credential))))
+}
+
+/// Update a user
+///
+/// Names, `active` and `user_permissions`; what is absent stays. The same rules as creating, and
+/// a user cannot raise its own rights; only an admin changes an admin.
+#[utoipa::path(put, path = "/api/users/{userId}", operation_id = "updateUser", tag = "Users", security(("dashboard_auth" = [])),
+    params(("userId" = String, Path)),
+    request_body = UserUpdate,
+    responses(
+        (status = 200, description = "`User updated`", body = ApiResponse),
+        (status = 400, description = "Malformed body or invalid email", body = ApiResponse),
+        (status = 403, description = "No permission, or rights the caller does not have", body = ApiResponse),
+        (status = 404, description = "No such user in the organisation", body = ApiResponse),
+    ))]
+async fn update(ApiUser(caller): ApiUser, State(s): State<AppState>, Path(user_id): Path<String>, JsonBody(change): JsonBody<UserUpdate>) -> Result<Json<Value>, DashboardError> {
+    s.accounts.update_member(&caller, &user_id, change).await.map_err(user_error)?;
+    Ok(ok_message("User updated", Value::Null))
+}
+
+/// Delete a user
+#[utoipa::path(delete, path = "/api/users/{userId}", operation_id = "deleteUser", tag = "Users", security(("dashboard_auth" = [])),
+    params(("userId" = String, Path)),
+    responses(
+        (status = 200, description = "`User deleted`", body = ApiResponse),
+        (status = 403, description = "No permission", body = ApiResponse),
+        (status = 404, description = "No such user in the organisation", body = ApiResponse),
+    ))]
+async fn delete(ApiUser(caller): ApiUser, State(s): State<AppState>, Path(user_id): Path<String>) -> Result<Json<Value>, DashboardError> {
+    s.accounts.delete_member(&caller, &user_id).await.map_err(user_error)?;
+    Ok(ok_message("User deleted", Value::Null))
 }
 
 /// Reset a user's API credential
 ///
-/// Tyk's "reset access key". Tyk does not return the new key (the user reads it in the UI);
-/// ours is stored hashed, so it is returned here, once, in `Meta.access_key`.
+/// Tyk's "reset access key": one's own, or (admins only) a colleague's. Tyk does not return the
+/// new key (the user reads it in the UI); ours is stored hashed, so it is returned here, once,
+/// in `Meta.access_key`.
 #[utoipa::path(put, path = "/api/users/{userId}/actions/key/reset", operation_id = "resetUserKey", tag = "Users",
     security(("dashboard_auth" = [])),
     params(("userId" = String, Path)),
     responses(
         (status = 200, description = "`User session renewed`; the new credential is in `Meta.access_key`", body = ApiResponse),
+        (status = 403, description = "Another user's credential, and the caller is not an admin", body = ApiResponse),
         (status = 404, description = "No such user in the organisation", body = ApiResponse),
     ))]
 async fn reset_key(ApiUser(caller): ApiUser, State(s): State<AppState>, Path(user_id): Path<String>) -> Result<Json<Value>, DashboardError> {
-    let user = org_user(&s, &caller, &user_id).await?;
-    let credential = s.accounts.regenerate_credential(&caller.actor(), &user.id).await?;
+    let credential = s.accounts.reset_member_credential(&caller, &user_id).await.map_err(user_error)?;
     Ok(ok_message("User session renewed", json!({ "access_key": credential })))
 }

@@ -20,7 +20,7 @@ pub use audit::AuditRow;
 pub use keys::{KeyFilter, KeyIndex, KeyRow};
 pub use policies::PolicyRow;
 pub use orgs::OrgRow;
-pub use users::{NewUser, UserRow};
+pub use users::{NewUser, UserChange, UserRow};
 
 use crate::config::DatabaseUrl;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};

@@ -1,4 +1,5 @@
 use super::{Store, StoreError};
+use app::model::Permissions;
 use sqlx::Row;
 
 #[derive(Clone, Debug)]
@@ -14,6 +15,7 @@ pub struct UserRow {
     pub created_at: i64,
     pub password_updated: Option<i64>,
     pub last_login: Option<i64>,
+    pub permissions: Permissions,
 }
 
 pub struct NewUser {
@@ -27,10 +29,20 @@ pub struct NewUser {
     pub credential_hint: String,
     pub active: bool,
     pub created_at: i64,
+    pub permissions: Permissions,
+}
+
+/// What `PUT /api/users/{id}` (and the Users page) may change.
+pub struct UserChange {
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub active: bool,
+    pub permissions: Permissions,
 }
 
 const COLUMNS: &str = "id, org_id, email, first_name, last_name, password_hash, credential_hint, \
-                       active, created_at, password_updated, last_login";
+                       active, created_at, password_updated, last_login, permissions";
 
 fn from_row(row: sqlx::any::AnyRow) -> Result<UserRow, sqlx::Error> {
     Ok(UserRow {
@@ -45,6 +57,8 @@ fn from_row(row: sqlx::any::AnyRow) -> Result<UserRow, sqlx::Error> {
         created_at: row.try_get("created_at")?,
         password_updated: row.try_get("password_updated")?,
         last_login: row.try_get("last_login")?,
+        // Unreadable permissions grant nothing rather than everything.
+        permissions: serde_json::from_str(&row.try_get::<String, _>("permissions")?).unwrap_or_default(),
     })
 }
 
@@ -52,8 +66,8 @@ impl Store {
     pub async fn insert_user(&self, u: &NewUser) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO users (id, org_id, email, first_name, last_name, password_hash, credential_hash, \
-             credential_hint, active, created_at, password_updated) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             credential_hint, active, created_at, password_updated, permissions) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(&u.id)
         .bind(&u.org_id)
@@ -66,6 +80,7 @@ impl Store {
         .bind(u.active as i64)
         .bind(u.created_at)
         .bind(u.password_hash.as_ref().map(|_| u.created_at))
+        .bind(permissions_json(&u.permissions))
         .execute(&self.pool)
         .await
         .map_err(StoreError::from_write)?;
@@ -117,6 +132,49 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Changes a user's names, state and permissions; false when there is no such user.
+    pub async fn update_user(&self, user_id: &str, c: &UserChange) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE users SET email = $1, first_name = $2, last_name = $3, active = $4, permissions = $5 WHERE id = $6",
+        )
+        .bind(&c.email)
+        .bind(&c.first_name)
+        .bind(&c.last_name)
+        .bind(c.active as i64)
+        .bind(permissions_json(&c.permissions))
+        .bind(user_id)
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::from_write)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Sets a new password hash.
+    pub async fn set_password(&self, user_id: &str, hash: &str, at: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE users SET password_hash = $1, password_updated = $2 WHERE id = $3")
+            .bind(hash)
+            .bind(at)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await
+            .map_err(StoreError::from_write)?;
+        Ok(())
+    }
+
+    /// Ends every dashboard session of a user (deactivated, or its rights changed).
+    pub async fn delete_user_sessions(&self, user_id: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM user_sessions WHERE user_id = $1").bind(user_id).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Deletes a user (its sessions go with it); false when there was none.
+    pub async fn delete_user(&self, user_id: &str) -> Result<bool, StoreError> {
+        // Sessions first: SQLite enforces the foreign key only when told to.
+        self.delete_user_sessions(user_id).await?;
+        let done = sqlx::query("DELETE FROM users WHERE id = $1").bind(user_id).execute(&self.pool).await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     pub async fn touch_login(&self, user_id: &str, at: i64) -> Result<(), StoreError> {
         sqlx::query("UPDATE users SET last_login = $1 WHERE id = $2")
             .bind(at)
@@ -125,4 +183,8 @@ impl Store {
             .await?;
         Ok(())
     }
+}
+
+fn permissions_json(p: &Permissions) -> String {
+    serde_json::to_string(p).unwrap_or_else(|_| "{}".into())
 }

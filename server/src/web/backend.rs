@@ -4,7 +4,7 @@
 //! touches storage directly.
 
 use super::usage::UsageSource;
-use crate::accounts::{AccountError, Accounts};
+use crate::accounts::{require, AccountError, Accounts, NewUserRequest, UserUpdate};
 use crate::apis::{Api, ApiError, Apis};
 use crate::keys::{KeyError, KeyRef, Keys, NewKey, Scope};
 use crate::policies::{Policies, PolicyError};
@@ -12,7 +12,7 @@ use crate::store::{now, KeyFilter, StoreError, UserRow};
 use app::backend::DashboardBackend;
 use app::model::{
     validate_api_form, validate_key_form, validate_policy_form, ApiChoice, ApiDefinition, ApiDetail, ApiForm, ApiSummary,
-    AppError, CreatedKey, FieldError, FormOptions, Governed, KeyAuth, KeyDetail, KeyForm, KeyHash, KeyListQuery, KeyPage,
+    AppError, Area, CreatedKey, Level, UserForm, UserSummary, FieldError, FormOptions, Governed, KeyAuth, KeyDetail, KeyForm, KeyHash, KeyListQuery, KeyPage,
     KeyStatus, KeySummary, KeyUsage, Named, OrgId, Policy, PolicyChoice, PolicyDetail, PolicyForm, PolicySummary, Profile,
     SessionState, UsageWindow, UserId, KEYS_PER_PAGE,
 };
@@ -35,6 +35,14 @@ impl DashboardService {
     /// The signed-in user, or `Unauthenticated`.
     async fn user(&self, token: &str) -> Result<UserRow, AppError> {
         self.accounts.session_user(token).await.map_err(internal)?.ok_or(AppError::Unauthenticated)
+    }
+
+    /// The signed-in user if its permissions allow `level` on `area`: the one check every
+    /// method makes before it does anything.
+    async fn user_for(&self, token: &str, area: Area, level: Level) -> Result<UserRow, AppError> {
+        let user = self.user(token).await?;
+        require(&user, area, level).map_err(|_| forbidden(area, level))?;
+        Ok(user)
     }
 
     /// Names of the organisation's policies and APIs, by id.
@@ -71,12 +79,27 @@ fn internal(e: impl std::fmt::Display) -> AppError {
     AppError::Internal("the request could not be completed".into())
 }
 
+fn forbidden(area: Area, level: Level) -> AppError {
+    let what = area.label().to_lowercase();
+    AppError::Forbidden(match level {
+        Level::Read => format!("You do not have access to {what}. Ask an admin of your organisation for it."),
+        Level::Write => format!("You may look at {what} but not change them. Ask an admin of your organisation for write access."),
+    })
+}
+
 fn store_error(e: StoreError) -> AppError {
     internal(e)
 }
 
 fn account_error(e: AccountError) -> AppError {
-    internal(e)
+    match e {
+        AccountError::Invalid { field, message } => AppError::invalid(field, sentence(&message)),
+        AccountError::EmailTaken => AppError::invalid("email_address", "A user with this email address already exists"),
+        AccountError::NoPermissions => AppError::invalid("user_permissions", e.to_string()),
+        AccountError::Denied(m) => AppError::Forbidden(sentence(m)),
+        AccountError::NotFound => AppError::NotFound("This user does not exist (it may have been deleted).".into()),
+        other => internal(other),
+    }
 }
 
 /// "must be greater than 0" → "Must be greater than 0": messages stand alone beside a field.
@@ -225,7 +248,50 @@ impl DashboardBackend for DashboardService {
             org_name: org.owner_name,
             credential_hint: user.credential_hint,
             created_at: user.created_at,
+            permissions: user.permissions,
         }))
+    }
+
+    // ---- users (the rules are in `accounts`) ----
+
+    async fn list_users(&self, session_token: &str) -> Result<Vec<UserSummary>, AppError> {
+        let user = self.user_for(session_token, Area::Users, Level::Read).await?;
+        let users = self.accounts.users(Some(&user.org_id)).await.map_err(account_error)?;
+        Ok(users.into_iter().map(user_summary).collect())
+    }
+
+    async fn create_user(&self, session_token: &str, form: UserForm) -> Result<UserSummary, AppError> {
+        let user = self.user(session_token).await?;
+        let req = NewUserRequest {
+            email_address: form.email,
+            first_name: form.first_name,
+            last_name: form.last_name,
+            org_id: String::new(),
+            password: Some(form.password).filter(|p| !p.is_empty()),
+            active: Some(form.active),
+            user_permissions: Some(form.permissions),
+        };
+        let (created, _credential) = self.accounts.create_member(&user, req).await.map_err(account_error)?;
+        Ok(user_summary(created))
+    }
+
+    async fn update_user(&self, session_token: &str, user_id: &str, form: UserForm) -> Result<(), AppError> {
+        let user = self.user(session_token).await?;
+        let change = UserUpdate {
+            email_address: Some(form.email),
+            first_name: Some(form.first_name),
+            last_name: Some(form.last_name),
+            active: Some(form.active),
+            user_permissions: Some(form.permissions),
+            password: Some(form.password).filter(|p| !p.is_empty()),
+        };
+        self.accounts.update_member(&user, user_id, change).await.map_err(account_error)?;
+        Ok(())
+    }
+
+    async fn reset_user_credential(&self, session_token: &str, user_id: &str) -> Result<String, AppError> {
+        let user = self.user(session_token).await?;
+        self.accounts.reset_member_credential(&user, user_id).await.map_err(account_error)
     }
 
     async fn regenerate_credential(&self, session_token: &str) -> Result<String, AppError> {
@@ -236,7 +302,7 @@ impl DashboardBackend for DashboardService {
     // ---- keys ----
 
     async fn list_keys(&self, session_token: &str, query: KeyListQuery) -> Result<KeyPage, AppError> {
-        let user = self.user(session_token).await?;
+        let user = self.user_for(session_token, Area::Keys, Level::Read).await?;
         let now = now();
         let filter = KeyFilter {
             org_id: user.org_id.clone(),
@@ -266,7 +332,7 @@ impl DashboardBackend for DashboardService {
     }
 
     async fn key_detail(&self, session_token: &str, key_hash: &str) -> Result<KeyDetail, AppError> {
-        let user = self.user(session_token).await?;
+        let user = self.user_for(session_token, Area::Keys, Level::Read).await?;
         let def = self.keys.definition(&scope(&user), &by_hash(key_hash)?).await.map_err(key_error)?;
         let names = self.names(&user.org_id).await?;
         let now = now();
@@ -288,7 +354,7 @@ impl DashboardBackend for DashboardService {
     }
 
     async fn lookup_key(&self, session_token: &str, key: &str) -> Result<KeyHash, AppError> {
-        let user = self.user(session_token).await?;
+        let user = self.user_for(session_token, Area::Keys, Level::Read).await?;
         let key = key.trim();
         if key.is_empty() {
             return Err(AppError::invalid("lookup", "Paste the key you are looking for"));
@@ -308,7 +374,7 @@ impl DashboardBackend for DashboardService {
     }
 
     async fn create_key(&self, session_token: &str, mut form: KeyForm) -> Result<CreatedKey, AppError> {
-        let user = self.user(session_token).await?;
+        let user = self.user_for(session_token, Area::Keys, Level::Write).await?;
         let now = now();
         form.existing = false;
         let policies = self.chosen_policies(&user.org_id, &form).await?;
@@ -331,7 +397,7 @@ impl DashboardBackend for DashboardService {
     }
 
     async fn update_key(&self, session_token: &str, key_hash: &str, mut form: KeyForm, suppress_reset: bool) -> Result<Option<String>, AppError> {
-        let user = self.user(session_token).await?;
+        let user = self.user_for(session_token, Area::Keys, Level::Write).await?;
         let r = by_hash(key_hash)?;
         let def = self.keys.definition(&scope(&user), &r).await.map_err(key_error)?;
         form.existing = true;
@@ -362,7 +428,7 @@ impl DashboardBackend for DashboardService {
     }
 
     async fn set_key_active(&self, session_token: &str, key_hash: &str, active: bool) -> Result<(), AppError> {
-        let user = self.user(session_token).await?;
+        let user = self.user_for(session_token, Area::Keys, Level::Write).await?;
         let r = by_hash(key_hash)?;
         let mut own = self.keys.definition(&scope(&user), &r).await.map_err(key_error)?.own;
         own.is_inactive = !active;
@@ -373,19 +439,23 @@ impl DashboardBackend for DashboardService {
     }
 
     async fn delete_key(&self, session_token: &str, key_hash: &str) -> Result<(), AppError> {
-        let user = self.user(session_token).await?;
+        let user = self.user_for(session_token, Area::Keys, Level::Write).await?;
         self.keys.delete(&scope(&user), &user.actor(), &by_hash(key_hash)?).await.map_err(key_error)?;
         Ok(())
     }
 
     async fn key_usage(&self, session_token: &str, key_hash: &str, window: UsageWindow) -> Result<KeyUsage, AppError> {
-        let user = self.user(session_token).await?;
+        let user = self.user_for(session_token, Area::Analytics, Level::Read).await?;
         let key = self.keys.get(&scope(&user), &by_hash(key_hash)?).await.map_err(key_error)?;
         self.usage.key_usage(&user.org_id, key.key_hash.as_str(), window, now()).await.map_err(internal)
     }
 
     async fn form_options(&self, session_token: &str) -> Result<FormOptions, AppError> {
+        // The key form and the policy form offer them.
         let user = self.user(session_token).await?;
+        if !(user.permissions.allows(Area::Keys, Level::Read) || user.permissions.allows(Area::Policies, Level::Read)) {
+            return Err(forbidden(Area::Keys, Level::Read));
+        }
         let (apis, _) = self.apis.list(&user.org_id, "", i64::MAX, 0).await.map_err(api_error)?;
         let (policies, _) = self.policies.list(&user.org_id, "", i64::MAX, 0).await.map_err(policy_error)?;
         Ok(FormOptions {
@@ -398,7 +468,7 @@ impl DashboardBackend for DashboardService {
     // ---- policies ----
 
     async fn list_policies(&self, session_token: &str) -> Result<Vec<PolicySummary>, AppError> {
-        let user = self.user(session_token).await?;
+        let user = self.user_for(session_token, Area::Policies, Level::Read).await?;
         let (policies, _) = self.policies.list(&user.org_id, "", i64::MAX, 0).await.map_err(policy_error)?;
         let mut out = Vec::with_capacity(policies.len());
         for p in &policies {
@@ -409,14 +479,14 @@ impl DashboardBackend for DashboardService {
     }
 
     async fn policy_detail(&self, session_token: &str, id: &str) -> Result<PolicyDetail, AppError> {
-        let user = self.user(session_token).await?;
+        let user = self.user_for(session_token, Area::Policies, Level::Read).await?;
         let p = self.policies.get(&user.org_id, id).await.map_err(policy_error)?;
         let key_count = self.policies.key_count(&user.org_id, &p.id).await.map_err(policy_error)?;
         Ok(PolicyDetail { id: p.id.clone(), form: PolicyForm::from_policy(&p), key_count })
     }
 
     async fn save_policy(&self, session_token: &str, id: Option<String>, form: PolicyForm) -> Result<String, AppError> {
-        let user = self.user(session_token).await?;
+        let user = self.user_for(session_token, Area::Policies, Level::Write).await?;
         first_error(validate_policy_form(&form))?;
         let saved = match id {
             Some(id) => {
@@ -434,14 +504,14 @@ impl DashboardBackend for DashboardService {
     }
 
     async fn delete_policy(&self, session_token: &str, id: &str) -> Result<i64, AppError> {
-        let user = self.user(session_token).await?;
+        let user = self.user_for(session_token, Area::Policies, Level::Write).await?;
         self.policies.delete(&user.org_id, &user.actor(), id).await.map_err(policy_error)
     }
 
     // ---- APIs ----
 
     async fn list_apis(&self, session_token: &str) -> Result<Vec<ApiSummary>, AppError> {
-        let user = self.user(session_token).await?;
+        let user = self.user_for(session_token, Area::Apis, Level::Read).await?;
         let (apis, _) = self.apis.list(&user.org_id, "", i64::MAX, 0).await.map_err(api_error)?;
         let mut out = Vec::with_capacity(apis.len());
         for api in &apis {
@@ -456,7 +526,7 @@ impl DashboardBackend for DashboardService {
     }
 
     async fn api_detail(&self, session_token: &str, api_id: &str) -> Result<ApiDetail, AppError> {
-        let user = self.user(session_token).await?;
+        let user = self.user_for(session_token, Area::Apis, Level::Read).await?;
         let api = self.apis.get(&user.org_id, api_id).await.map_err(api_error)?;
         Ok(ApiDetail {
             api_id: api.row.api_id.clone(),
@@ -466,7 +536,7 @@ impl DashboardBackend for DashboardService {
     }
 
     async fn save_api(&self, session_token: &str, api_id: Option<String>, form: ApiForm) -> Result<String, AppError> {
-        let user = self.user(session_token).await?;
+        let user = self.user_for(session_token, Area::Apis, Level::Write).await?;
         first_error(validate_api_form(&form))?;
         let saved = match api_id {
             Some(id) => {
@@ -484,8 +554,21 @@ impl DashboardBackend for DashboardService {
     }
 
     async fn delete_api(&self, session_token: &str, api_id: &str) -> Result<(), AppError> {
-        let user = self.user(session_token).await?;
+        let user = self.user_for(session_token, Area::Apis, Level::Write).await?;
         self.apis.delete(&user.org_id, &user.actor(), api_id).await.map_err(api_error)
+    }
+}
+
+fn user_summary(u: UserRow) -> UserSummary {
+    UserSummary {
+        user_id: UserId::from_trusted(u.id),
+        email: u.email,
+        first_name: u.first_name,
+        last_name: u.last_name,
+        permissions: u.permissions,
+        active: u.active,
+        last_login: u.last_login,
+        created_at: u.created_at,
     }
 }
 

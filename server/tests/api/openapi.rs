@@ -38,7 +38,6 @@ const UNSUPPORTED_PARAMS: &[(&str, &str, &str)] = &[
 /// Tyk response codes we never answer with, on purpose.
 const NOT_PRODUCED: &[(&str, &str, &str)] = &[
     // (path prefix, or operation, code, why)
-    ("/api/", "403", "no per-user permissions: every user of an organisation may do everything in it"),
     // Tyk answers a failed read or write of its database with 400 or 404; we answer 500 or 503.
     ("GET /api/apis/{apiId}", "400", "storage failures are 500/503; an unknown id is 404"),
     ("DELETE /api/apis/{apiId}", "400", "storage failures are 500/503"),
@@ -47,12 +46,14 @@ const NOT_PRODUCED: &[(&str, &str, &str)] = &[
     ("GET /api/portal/policies", "404", "storage failures are 500/503; no policies is an empty page"),
     ("GET /api/portal/policies/search", "404", "storage failures are 500/503; no match is an empty page"),
     ("GET /api/users", "404", "storage failures are 500/503"),
+    ("DELETE /api/users/{userId}", "400", "storage failures are 500/503; an unknown id is 404"),
     ("DELETE /tyk/keys/{keyID}", "400", "storage failures are 500"),
     // Ids are not parsed: any id that names nothing is 404.
     ("GET /api/portal/policies/{id}", "400", "an unknown or malformed id is 404"),
     ("DELETE /api/portal/policies/{id}", "400", "an unknown or malformed id is 404"),
     ("DELETE /tyk/policies/{polID}", "400", "the path always names a policy; an unknown one is 404"),
     ("GET /api/users/me", "404", "a credential whose user is gone is unknown: 401"),
+    ("GET /api/users/me", "403", "every user may read its own record, whatever its permissions"),
     ("POST /admin/organisations", "403", "a malformed body is 400, as on every other operation"),
     ("GET /tyk/keys/{keyID}", "400", "keys are always stored hashed, so `hashed` is always allowed"),
 ];

@@ -7,7 +7,8 @@ use crate::components::dialog::Modal;
 use crate::components::toast::{go_to, reload, use_toasts};
 use crate::components::usage_chart::UsageChart;
 use crate::components::widgets::{use_hydrated, LoadError, Loading, QuotaBar, StatusBadge};
-use crate::model::{format, KeyDetail, KeyStatus, UsageWindow};
+use crate::components::layout::{may, Allowed, ProfileResource};
+use crate::model::{format, Area, KeyDetail, KeyStatus, Level, UsageWindow};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_meta::Title;
@@ -19,6 +20,7 @@ pub fn KeyPage() -> impl IntoView {
     let hash = Memo::new(move |_| params.read().get("hash").unwrap_or_default());
     let detail = Resource::new(move || hash.get(), get_key);
     let options = Resource::new(|| (), |_| get_form_options());
+    let profile = expect_context::<ProfileResource>();
 
     view! {
         <Title text="Key · Portcullis"/>
@@ -26,14 +28,17 @@ pub fn KeyPage() -> impl IntoView {
         <Transition fallback=|| view! { <Loading label="Loading the key…"/> }>
             {move || Suspend::new(async move {
                 let (detail, options) = (detail.await, options.await);
+                let writable = may(profile, Area::Keys, Level::Write).await;
                 match (detail, options) {
                     (Ok(d), Ok(o)) => view! {
                         <Title text=format!("{} · Keys · Portcullis", d.summary.title())/>
-                        <KeyHeader hash=d.summary.key_hash.to_string() title=d.summary.title() status=d.summary.status/>
+                        <KeyHeader hash=d.summary.key_hash.to_string() title=d.summary.title() status=d.summary.status writable=writable/>
                         <KeyFacts detail=d.clone()/>
-                        <UsageSection hash=hash/>
-                        <h2 class="section-title" id="settings">"Settings"</h2>
-                        <KeyEditor options=o existing=d/>
+                        <Allowed area=Area::Analytics level=Level::Read><UsageSection hash=hash/></Allowed>
+                        {writable.then(|| view! {
+                            <h2 class="section-title" id="settings">"Settings"</h2>
+                            <KeyEditor options=o existing=d/>
+                        })}
                     }.into_any(),
                     (Err(e), _) | (_, Err(e)) => view! { <h1>"Key"</h1> <LoadError error=e/> }.into_any(),
                 }
@@ -45,7 +50,7 @@ pub fn KeyPage() -> impl IntoView {
 /// The key's name and status, and the actions on it. An island; after a change the page
 /// loads again, to show the key as it is now.
 #[island]
-fn KeyHeader(hash: String, title: String, status: KeyStatus) -> impl IntoView {
+fn KeyHeader(hash: String, title: String, status: KeyStatus, writable: bool) -> impl IntoView {
     let active = status != KeyStatus::Inactive;
     let toasts = use_toasts();
     let pending = RwSignal::new(false);
@@ -75,12 +80,14 @@ fn KeyHeader(hash: String, title: String, status: KeyStatus) -> impl IntoView {
     view! {
         <div class="page-head" data-hydrated=move || hydrated.get().to_string()>
             <h1>{title.clone()} " " <StatusBadge status=status/></h1>
-            <div class="actions">
-                <button type="button" class="button secondary" id="toggle-active" disabled=move || pending.get() on:click=toggle>
-                    {if active { "Deactivate" } else { "Activate" }}
-                </button>
-                <button type="button" class="button danger" id="delete-key" on:click=move |_| confirm.set(true)>"Delete"</button>
-            </div>
+            {writable.then(|| view! {
+                <div class="actions">
+                    <button type="button" class="button secondary" id="toggle-active" disabled=move || pending.get() on:click=toggle>
+                        {if active { "Deactivate" } else { "Activate" }}
+                    </button>
+                    <button type="button" class="button danger" id="delete-key" on:click=move |_| confirm.set(true)>"Delete"</button>
+                </div>
+            })}
         </div>
         {move || failure.get().map(|f| view! { <p class="alert error" role="alert">{f}</p> })}
         <Show when=move || confirm.get()>

@@ -6,7 +6,8 @@ use crate::api::{list_keys, lookup_key};
 use crate::components::copy_button::CopyIsland;
 use crate::components::toast::go_to;
 use crate::components::widgets::{use_hydrated, Errors, FieldMessage, LoadError, Loading, QuotaBar, StatusBadge};
-use crate::model::{format, short_hash, KeyListQuery, KeyPage, KeySort, KeySummary, StatusFilter};
+use crate::components::layout::Allowed;
+use crate::model::{format, short_hash, Area, Level, KeyListQuery, KeyPage, KeySort, KeySummary, StatusFilter};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_meta::Title;
@@ -34,7 +35,9 @@ pub fn KeysPage() -> impl IntoView {
         <Title text="Keys · Portcullis"/>
         <div class="page-head">
             <h1>"Keys"</h1>
-            <a class="button primary" href="/keys/new" id="create-key">"Create key"</a>
+            <Allowed area=Area::Keys level=Level::Write>
+                <a class="button primary" href="/keys/new" id="create-key">"Create key"</a>
+            </Allowed>
         </div>
         <section class="card toolbar" aria-label="Find keys">
             // A plain GET form: searching and sorting load the list's URL, with or without
@@ -91,7 +94,9 @@ fn KeyTable(page: KeyPage, query: KeyListQuery) -> impl IntoView {
                     <p>"A key lets a client call your APIs through the gateway, within the limits you set: "
                        "which APIs, how often, how many requests and until when."</p>
                     <p>"Register an API first (under " <a href="/apis">"APIs"</a> "), then create a key for it."</p>
-                    <a class="button primary" href="/keys/new">"Create your first key"</a>
+                    <Allowed area=Area::Keys level=Level::Write>
+                        <a class="button primary" href="/keys/new">"Create your first key"</a>
+                    </Allowed>
                 </section>
             }
             .into_any()

@@ -3,7 +3,9 @@ pub mod form;
 pub mod list;
 
 use crate::api::get_form_options;
+use crate::components::layout::{Allowed, NoAccess};
 use crate::components::widgets::{LoadError, Loading};
+use crate::model::{Area, Level};
 use form::KeyEditor;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -16,13 +18,15 @@ pub fn NewKeyPage() -> impl IntoView {
         <Title text="Create key · Portcullis"/>
         <nav class="crumbs" aria-label="Breadcrumb"><a href="/keys">"Keys"</a> " / " <span aria-current="page">"Create key"</span></nav>
         <h1>"Create key"</h1>
-        <Suspense fallback=|| view! { <Loading label="Loading the form…"/> }>
-            {move || Suspend::new(async move {
-                match options.await {
-                    Ok(options) => view! { <KeyEditor options=options/> }.into_any(),
-                    Err(e) => view! { <LoadError error=e/> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Allowed area=Area::Keys level=Level::Write fallback=|| view! { <NoAccess area=Area::Keys level=Level::Write/> }>
+            <Suspense fallback=|| view! { <Loading label="Loading the form…"/> }>
+                {move || Suspend::new(async move {
+                    match options.await {
+                        Ok(options) => view! { <KeyEditor options=options/> }.into_any(),
+                        Err(e) => view! { <LoadError error=e/> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </Allowed>
     }
 }
