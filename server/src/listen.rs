@@ -24,7 +24,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tower::ServiceExt;
 
@@ -56,6 +56,32 @@ impl ConnectionRules {
     /// The permits that cap this listener's open connections.
     pub fn permits(&self) -> Arc<Semaphore> {
         Arc::new(Semaphore::new(self.max_connections))
+    }
+}
+
+/// The next connection under the cap, with the permit that counts it (given back when it is
+/// dropped); `None` once `shutdown` completes.
+pub async fn accept<F: Future<Output = ()>>(
+    listener: &TcpListener,
+    permits: &Arc<Semaphore>,
+    shutdown: &mut Pin<&mut F>,
+) -> Option<(TcpStream, SocketAddr, OwnedSemaphorePermit)> {
+    let permit = tokio::select! {
+        _ = shutdown.as_mut() => return None,
+        permit = permits.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
+    };
+    loop {
+        tokio::select! {
+            _ = shutdown.as_mut() => return None,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, addr)) => return Some((stream, addr, permit)),
+                // Out of file descriptors and the like: wait rather than spin (as axum::serve does).
+                Err(e) => {
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+        }
     }
 }
 
@@ -151,23 +177,7 @@ pub async fn serve_router(listener: TcpListener, router: Router, rules: Connecti
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut shutdown = pin!(shutdown);
     let mut connections = JoinSet::new();
-    loop {
-        let permit = tokio::select! {
-            _ = &mut shutdown => break,
-            permit = permits.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
-        };
-        let (stream, addr) = tokio::select! {
-            _ = &mut shutdown => break,
-            accepted = listener.accept() => match accepted {
-                Ok(a) => a,
-                Err(e) => {
-                    // Out of file descriptors and the like: wait rather than spin (as axum::serve does).
-                    tracing::warn!("accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-        };
+    while let Some((stream, addr, permit)) = accept(&listener, &permits, &mut shutdown).await {
         while connections.try_join_next().is_some() {}
         let (router, rules, stop) = (router.clone(), rules.clone(), stop_rx.clone());
         connections.spawn(async move {

@@ -60,23 +60,7 @@ pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>, rules: Connecti
 
     let mut shutdown = pin!(shutdown);
     let mut next = 0;
-    loop {
-        let permit = tokio::select! {
-            _ = &mut shutdown => break,
-            permit = permits.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
-        };
-        let (stream, addr) = tokio::select! {
-            _ = &mut shutdown => break,
-            accepted = listener.accept() => match accepted {
-                Ok(a) => a,
-                Err(e) => {
-                    // Out of file descriptors and the like: wait rather than spin (as axum::serve does).
-                    tracing::warn!("gateway accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-        };
+    while let Some((stream, addr, permit)) = crate::listen::accept(&listener, &permits, &mut shutdown).await {
         match stream.into_std() {
             Ok(stream) => {
                 let _ = queues[next].send((stream, addr, permit));
