@@ -34,6 +34,10 @@ pub enum AccountError {
     Denied(&'static str),
     #[error("To create a user specify at least one permission, or make them an admin.")]
     NoPermissions,
+    /// The change would leave the organisation without an active admin, and so without anyone
+    /// who can manage its users.
+    #[error("This is the organisation's last active admin: make another user an admin first")]
+    LastAdmin,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("password hashing failed")]
@@ -239,6 +243,9 @@ impl Accounts {
         if let Some(p) = change.password.as_deref().filter(|p| !p.is_empty()) {
             validate_password(p).map_err(|m| invalid("password", &m))?;
         }
+        if !(new.active && new.permissions.admin) {
+            self.keep_an_admin(&target).await?;
+        }
         match self.store.update_user(&target.id, &new).await {
             Err(StoreError::Conflict) => return Err(AccountError::EmailTaken),
             Ok(false) => return Err(AccountError::NotFound),
@@ -265,12 +272,27 @@ impl Accounts {
         let target = self.member(caller, id).await?;
         require(caller, Area::Users, Level::Write)?;
         may_manage(caller, &target)?;
+        self.keep_an_admin(&target).await?;
         if !self.store.delete_user(&target.id).await? {
             return Err(AccountError::NotFound);
         }
         self.audit.record(&target.org_id, &caller.actor(), Action::Deleted, Object::User, &target.id, Some(&audited(&target)), None).await?;
         tracing::info!(user_id = %target.id, "user deleted");
         Ok(())
+    }
+
+    /// Refuses to take the last active admin of an organisation away (demoted, deactivated or
+    /// deleted): nobody would be left to manage its users.
+    async fn keep_an_admin(&self, target: &UserRow) -> Result<(), AccountError> {
+        if !(target.active && target.permissions.admin) {
+            return Ok(());
+        }
+        let others = self.store.users(Some(&target.org_id)).await?;
+        if others.iter().any(|u| u.id != target.id && u.active && u.permissions.admin) {
+            Ok(())
+        } else {
+            Err(AccountError::LastAdmin)
+        }
     }
 
     /// Replaces a user's REST credential: one's own, or (admins only) a colleague's.

@@ -77,6 +77,7 @@ impl From<AccountError> for DashboardError {
             // Tyk answers a duplicate email with 403.
             AccountError::EmailTaken | AccountError::Denied(_) | AccountError::NoPermissions => Self::Forbidden(e.to_string()),
             AccountError::NotFound => Self::NotFound("Not found".into()),
+            AccountError::LastAdmin => Self::Conflict(e.to_string()),
             AccountError::Store(s) => s.into(),
             AccountError::Hashing => {
                 tracing::error!("{e}");

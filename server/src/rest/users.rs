@@ -89,6 +89,7 @@ async fn create(ApiUser(caller): ApiUser, State(s): State<AppState>, JsonBody(re
         (status = 400, description = "Malformed body or invalid email", body = ApiResponse),
         (status = 403, description = "No permission, or rights the caller does not have", body = ApiResponse),
         (status = 404, description = "No such user in the organisation", body = ApiResponse),
+        (status = 409, description = "The user is the organisation's last active admin", body = ApiResponse),
     ))]
 async fn update(ApiUser(caller): ApiUser, State(s): State<AppState>, Path(user_id): Path<String>, JsonBody(change): JsonBody<UserUpdate>) -> Result<Json<Value>, DashboardError> {
     s.accounts.update_member(&caller, &user_id, change).await.map_err(user_error)?;
@@ -102,6 +103,7 @@ async fn update(ApiUser(caller): ApiUser, State(s): State<AppState>, Path(user_i
         (status = 200, description = "`User deleted`", body = ApiResponse),
         (status = 403, description = "No permission", body = ApiResponse),
         (status = 404, description = "No such user in the organisation", body = ApiResponse),
+        (status = 409, description = "The user is the organisation's last active admin", body = ApiResponse),
     ))]
 async fn delete(ApiUser(caller): ApiUser, State(s): State<AppState>, Path(user_id): Path<String>) -> Result<Json<Value>, DashboardError> {
     s.accounts.delete_member(&caller, &user_id).await.map_err(user_error)?;

@@ -95,7 +95,7 @@ fn account_error(e: AccountError) -> AppError {
     match e {
         AccountError::Invalid { field, message } => AppError::invalid(field, sentence(&message)),
         AccountError::EmailTaken => AppError::invalid("email_address", "A user with this email address already exists"),
-        AccountError::NoPermissions => AppError::invalid("user_permissions", e.to_string()),
+        AccountError::NoPermissions | AccountError::LastAdmin => AppError::invalid("user_permissions", e.to_string()),
         AccountError::Denied(m) => AppError::Forbidden(sentence(m)),
         AccountError::NotFound => AppError::NotFound("This user does not exist (it may have been deleted).".into()),
         other => internal(other),

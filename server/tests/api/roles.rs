@@ -311,7 +311,29 @@ async fn upgrade_keeps_existing_users_admins(db: Db) {
     drop(old_db);
 }
 
+/// Demoting, deactivating or deleting an organisation's only admin would leave nobody to manage
+/// its users: refused with 409 until there is another.
+async fn the_last_admin_stays(db: Db) {
+    let Some(app) = spawn_app(db).await else { return };
+    let admin = app.caller("Acme").await;
+    let me = json_of(app.get(&admin, "/api/users/me").await, StatusCode::OK).await;
+    let path = format!("/api/users/{}", me["id"].as_str().unwrap());
+    let last = tyk_error("This is the organisation's last active admin: make another user an admin first");
+    let demote = json!({ "user_permissions": { "keys": "write" } });
+    assert_eq!(json_of(app.put(&admin, &path, &demote).await, StatusCode::CONFLICT).await, last);
+    assert_eq!(json_of(app.put(&admin, &path, &json!({ "active": false })).await, StatusCode::CONFLICT).await, last);
+    assert_eq!(json_of(app.delete(&admin, &path).await, StatusCode::CONFLICT).await, last);
+    let unchanged = json_of(app.get(&admin, "/api/users/me").await, StatusCode::OK).await;
+    assert_eq!(unchanged["user_permissions"]["IsAdmin"], "admin");
+
+    member(&app, &admin, "second@example.org", json!({ "IsAdmin": "admin" })).await;
+    json_of(app.put(&admin, &path, &demote).await, StatusCode::OK).await;
+    let me = json_of(app.get(&admin, "/api/users/me").await, StatusCode::OK).await;
+    assert_eq!(me["user_permissions"], json!({ "keys": "write" }));
+}
+
 crate::on_both_databases!(
+    the_last_admin_stays,
     read_only_keys_user_cannot_change_keys,
     only_admins_reset_a_colleagues_credential,
     users_write_cannot_make_admins_nor_raise_itself,
