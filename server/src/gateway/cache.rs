@@ -134,6 +134,7 @@ mod tests {
             org_id: "org".into(),
             session: Default::default(),
             hmac_secret: None,
+            kind: crate::keys::live::KeyKind::AuthToken,
             basic_password_hash: None,
             url_rules: Default::default(),
             refused: false,
