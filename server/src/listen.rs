@@ -191,13 +191,26 @@ pub async fn serve_router(listener: TcpListener, router: Router, rules: Connecti
     Ok(())
 }
 
-async fn serve_connection(stream: TcpStream, addr: SocketAddr, router: Router, rules: &ConnectionRules, mut stop: watch::Receiver<bool>) {
-    let activity = Activity::new();
+async fn serve_connection(stream: TcpStream, addr: SocketAddr, router: Router, rules: &ConnectionRules, stop: watch::Receiver<bool>) {
     let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
         // What `into_make_service_with_connect_info` gave: sign-in throttles by address.
         req.extensions_mut().insert(ConnectInfo(addr));
         router.clone().oneshot(req)
     });
+    serve_http1(stream, service, rules, stop).await;
+}
+
+/// Serves one connection with hyper's HTTP/1 within `rules`: the header deadline (hyper's, armed
+/// per request head) and the idle deadline (one timer per connection). On shutdown, or when the
+/// connection has been silent too long, the request in flight is finished, then it is closed.
+pub async fn serve_http1<S>(stream: TcpStream, service: S, rules: &ConnectionRules, mut stop: watch::Receiver<bool>)
+where
+    S: hyper::service::HttpService<Incoming>,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    S::ResBody: 'static,
+    <S::ResBody as hyper::body::Body>::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let activity = Activity::new();
     let io = TokioIo::new(Watched::new(stream, activity.clone()));
     let conn = rules.http1().serve_connection(io, service);
     let mut conn = pin!(conn);
@@ -206,7 +219,6 @@ async fn serve_connection(stream: TcpStream, addr: SocketAddr, router: Router, r
         _ = stopped(&mut stop) => {}
         _ = activity.silent(rules.idle_timeout) => {}
     }
-    // Shutting down, or silent too long: finish the request in flight, if any, then close.
     conn.as_mut().graceful_shutdown();
     let _ = conn.await;
 }

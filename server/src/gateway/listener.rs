@@ -11,10 +11,9 @@
 //! before `accept`.
 
 use super::Gateway;
-use crate::listen::{stopped, Activity, ConnectionRules, Watched};
+use crate::listen::{stopped, ConnectionRules};
 use hyper::body::Incoming;
 use hyper::Request;
-use hyper_util::rt::TokioIo;
 use std::cell::Cell;
 use std::convert::Infallible;
 use std::future::Future;
@@ -99,7 +98,7 @@ async fn worker(mut handoffs: mpsc::UnboundedReceiver<Handoff>, gateway: Arc<Gat
     while connections.join_next().await.is_some() {}
 }
 
-async fn connection(stream: std::net::TcpStream, addr: SocketAddr, gateway: Arc<Gateway>, rules: &ConnectionRules, mut stop: watch::Receiver<bool>) {
+async fn connection(stream: std::net::TcpStream, addr: SocketAddr, gateway: Arc<Gateway>, rules: &ConnectionRules, stop: watch::Receiver<bool>) {
     let stream = match TcpStream::from_std(stream) {
         Ok(s) => s,
         Err(e) => return tracing::warn!("gateway connection from {addr} dropped: {e}"),
@@ -111,18 +110,5 @@ async fn connection(stream: std::net::TcpStream, addr: SocketAddr, gateway: Arc<
         let gateway = gateway.clone();
         async move { Ok::<_, Infallible>(super::handle(gateway, addr, req).await) }
     });
-    // One timer per connection for the idle deadline; hyper's header timer is armed per request head.
-    let activity = Activity::new();
-    let io = TokioIo::new(Watched::new(stream, activity.clone()));
-    let conn = rules.http1().serve_connection(io, service);
-    let mut conn = pin!(conn);
-    tokio::select! {
-        _ = conn.as_mut() => return,
-        _ = stopped(&mut stop) => {}
-        _ = activity.silent(rules.idle_timeout) => {}
-    }
-    // On shutdown (or when the server is dropped), or silent too long: finish the request in
-    // flight, then close.
-    conn.as_mut().graceful_shutdown();
-    let _ = conn.await;
+    crate::listen::serve_http1(stream, service, rules, stop).await;
 }
