@@ -13,9 +13,9 @@ trap cleanup EXIT
 
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 
-target/release/examples/hello "$HELLO" & hello=$!; pids+=($hello)
+"${CARGO_TARGET_DIR:-target}"/release/examples/hello "$HELLO" & hello=$!; pids+=($hello)
 PORTCULLIS_LISTEN=$DASH PORTCULLIS_GATEWAY_LISTEN=$GW PORTCULLIS_DATA_DIR=$work/data \
-  PORTCULLIS_ADMIN_SECRET=bench PORTCULLIS_UPSTREAM_ALLOW=127.0.0.0/8 RUST_LOG=warn ${PORTCULLIS_BIN:-target/release/portcullis} serve >/dev/null & portcullis=$!; pids+=($portcullis)
+  PORTCULLIS_ADMIN_SECRET=bench PORTCULLIS_UPSTREAM_ALLOW=127.0.0.0/8 RUST_LOG=warn ${PORTCULLIS_BIN:-${CARGO_TARGET_DIR:-target}/release/portcullis} serve >/dev/null & portcullis=$!; pids+=($portcullis)
 for _ in $(seq 100); do curl -sf "http://$DASH/ready" >/dev/null && break; sleep 0.1; done
 
 org=$(curl -sf -H 'Admin-Auth: bench' -d '{"owner_name":"Bench"}' "http://$DASH/admin/organisations" | json '["Meta"]')
