@@ -291,23 +291,8 @@ impl Gateway {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn record(
-        &self,
-        api: &LiveApi,
-        key: Option<&LiveKey>,
-        version: &str,
-        method: &Method,
-        path: &str,
-        status: StatusCode,
-        started: Instant,
-        upstream: Duration,
-        raw: (Option<String>, Option<String>),
-    ) {
-        self.analytics.record(self.record_of(api, key, version, method, path, status, started, upstream, raw));
-    }
-
-    /// The analytics record of a request (counted in the metrics now), to store now or later.
+    /// The analytics record of a request (counted in the metrics now), to store now or, for a
+    /// streamed body with detailed recording, once the body has been sent.
     #[allow(clippy::too_many_arguments)]
     fn record_of(
         &self,
@@ -383,7 +368,7 @@ async fn proxy_request(gw: &Gateway, client: SocketAddr, mut req: Request) -> Re
         Ok(p) => p,
         Err(Refused { refusal, key, headers }) => {
             gw.metrics.refusal(refusal.reason());
-            gw.record(&api, key.as_deref(), "", &method, &path, refusal.status(), started, Duration::ZERO, (None, None));
+            gw.analytics.record(gw.record_of(&api, key.as_deref(), "", &method, &path, refusal.status(), started, Duration::ZERO, (None, None)));
             return refusal.render(headers);
         }
     };
@@ -404,14 +389,14 @@ async fn proxy_request(gw: &Gateway, client: SocketAddr, mut req: Request) -> Re
         Err(refusal) => {
             gw.metrics.refusal(refusal.reason());
             let raw_request = request_copy.as_ref().map(BodyCopy::base64);
-            gw.record(&api, key.as_deref(), &version, &method, &path, refusal.status(), started, upstream, (raw_request, None));
+            gw.analytics.record(gw.record_of(&api, key.as_deref(), &version, &method, &path, refusal.status(), started, upstream, (raw_request, None)));
             return refusal.render(headers);
         }
     };
     response.headers_mut().extend(headers);
     let status = response.status();
     let Some(request_copy) = request_copy else {
-        gw.record(&api, key.as_deref(), &version, &method, &path, status, started, upstream, (None, None));
+        gw.analytics.record(gw.record_of(&api, key.as_deref(), &version, &method, &path, status, started, upstream, (None, None)));
         return response;
     };
     // The record is stored once the response body has streamed (or the client went away),
