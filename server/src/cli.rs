@@ -1,6 +1,6 @@
 //! The command line: `portcullis serve | migrate | org … | user …`.
 
-use crate::accounts::{Accounts, NewUserRequest};
+use crate::accounts::{Accounts, NewOrg, NewUserRequest};
 use crate::config::{Config, StorageConfig};
 use crate::startup::{open_store, shutdown_signal, Application, StartError};
 use clap::{Parser, Subcommand};
@@ -83,7 +83,7 @@ pub async fn run() -> Result<(), StartError> {
         }
         Command::Org(OrgCommand::Create { name, config }) => {
             let accounts = accounts(&config).await?;
-            let org = accounts.create_org(serde_json::json!({ "owner_name": name })).await?;
+            let org = accounts.create_org(NewOrg::named(&name)?).await?;
             println!("{}", org.id);
             Ok(())
         }

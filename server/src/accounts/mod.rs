@@ -81,6 +81,38 @@ pub struct NewUserRequest {
     pub user_permissions: Option<Permissions>,
 }
 
+/// A new organisation, from Tyk's OrganisationDocument: its owner's name (required), and the
+/// rest of the document, kept as sent. The id is always generated, so a sent one is dropped.
+#[derive(Clone, Debug)]
+pub struct NewOrg {
+    owner_name: String,
+    document: Map<String, Value>,
+}
+
+impl NewOrg {
+    /// An organisation with nothing but its owner's name (the command line, first start).
+    pub fn named(owner_name: &str) -> Result<Self, AccountError> {
+        Self::try_from(Value::Object(Map::from_iter([("owner_name".to_owned(), Value::String(owner_name.to_owned()))])))
+    }
+}
+
+impl TryFrom<Value> for NewOrg {
+    type Error = AccountError;
+
+    fn try_from(document: Value) -> Result<Self, AccountError> {
+        let Value::Object(mut document) = document else {
+            return Err(invalid("body", "must be a JSON object (an OrganisationDocument)"));
+        };
+        document.remove("id");
+        let owner_name = match document.get("owner_name") {
+            Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_owned(),
+            Some(Value::String(_)) | None => return Err(invalid("owner_name", "is required")),
+            Some(_) => return Err(invalid("owner_name", "must be a string")),
+        };
+        Ok(Self { owner_name, document })
+    }
+}
+
 /// A change to a user (`PUT /api/users/{id}`): what is absent stays as it is.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct UserUpdate {
@@ -115,22 +147,12 @@ impl Accounts {
 
     // ---- organisations ----
 
-    /// Creates an organisation from Tyk's OrganisationDocument. `owner_name` is required; the
-    /// rest of the document is kept as sent. The id is always generated.
-    pub async fn create_org(&self, document: Value) -> Result<OrgRow, AccountError> {
-        let Value::Object(mut doc) = document else {
-            return Err(invalid("body", "must be a JSON object (an OrganisationDocument)"));
-        };
-        doc.remove("id");
-        let owner_name = match doc.get("owner_name") {
-            Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_owned(),
-            Some(Value::String(_)) | None => return Err(invalid("owner_name", "is required")),
-            Some(_) => return Err(invalid("owner_name", "must be a string")),
-        };
+    /// Creates an organisation under a new id.
+    pub async fn create_org(&self, new: NewOrg) -> Result<OrgRow, AccountError> {
         let org = OrgRow {
             id: object_id(),
-            owner_name,
-            document: Value::Object(doc).to_string(),
+            owner_name: new.owner_name,
+            document: Value::Object(new.document).to_string(),
             created_at: now(),
         };
         self.store.insert_org(&org).await?;
@@ -140,6 +162,11 @@ impl Accounts {
 
     pub async fn org(&self, id: &str) -> Result<OrgRow, AccountError> {
         self.store.org(id).await?.ok_or(AccountError::NotFound)
+    }
+
+    /// Whether an organisation exists (the Gateway API names one in a policy's body).
+    pub async fn org_exists(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(self.store.org(id).await?.is_some())
     }
 
     pub async fn orgs(&self) -> Result<Vec<OrgRow>, AccountError> {
@@ -401,7 +428,7 @@ impl Accounts {
         if self.store.count_orgs().await? > 0 {
             return Ok(None);
         }
-        let org = self.create_org(serde_json::json!({ "owner_name": "Default organisation" })).await?;
+        let org = self.create_org(NewOrg::named("Default organisation")?).await?;
         let password = password.map(str::to_owned).unwrap_or_else(generated_password);
         let (user, _credential) = self
             .create_user(&Actor::System, NewUserRequest {

@@ -4,7 +4,7 @@ use super::error::DashboardError;
 use super::json::JsonBody;
 use super::openapi::schemas::{ApiRegister, ApiResponse, OrganisationDocument, User, Users};
 use super::{ok_message, user_json};
-use crate::accounts::{org_document, NewUserRequest};
+use crate::accounts::{org_document, NewOrg, NewUserRequest};
 use crate::audit::Actor;
 use crate::auth::Admin;
 use crate::state::AppState;
@@ -33,7 +33,7 @@ pub fn router() -> Router<AppState> {
         (status = 400, description = "`owner_name` is missing", body = ApiResponse),
     ))]
 async fn create_org(_: Admin, State(s): State<AppState>, JsonBody(doc): JsonBody<Value>) -> Result<Json<Value>, DashboardError> {
-    let org = s.accounts.create_org(doc).await?;
+    let org = s.accounts.create_org(NewOrg::try_from(doc)?).await?;
     Ok(ok_message("Org created", Value::String(org.id)))
 }
 

@@ -329,7 +329,7 @@ async fn list_policies(_: GatewayAdmin, State(s): State<AppState>) -> Result<Jso
     ))]
 async fn create_policy(_: GatewayAdmin, State(s): State<AppState>, bytes: Bytes) -> Result<Json<Value>, GatewayApiError> {
     let p: Policy = body(&bytes)?;
-    if s.store.org(&p.org_id).await?.is_none() {
+    if !s.accounts.org_exists(&p.org_id).await? {
         return Err(GatewayApiError::new(StatusCode::BAD_REQUEST, format!("org_id: organisation '{}' does not exist", p.org_id)));
     }
     let org = p.org_id.clone();
