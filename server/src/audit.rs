@@ -1,5 +1,5 @@
 //! The audit trail: who created, changed or deleted a key, policy, API or user, when, and what
-//! changed, with secrets masked.
+//! changed, with secrets masked. [`Audit`] writes it and reads it back.
 
 use crate::store::{now, AuditRow, Store, StoreError};
 use serde_json::{Map, Value};
@@ -72,6 +72,41 @@ impl Object {
 /// Field names whose values never enter the log.
 const SECRET_FIELDS: [&str; 4] = ["hmac_string", "password", "secret", "access_key"];
 
+/// One change, as read back.
+#[derive(Clone, Debug)]
+pub struct Entry {
+    pub id: i64,
+    pub actor: String,
+    pub action: String,
+    pub object_type: String,
+    pub object_id: String,
+    /// Unix seconds.
+    pub at: i64,
+    /// `{"field": {"from": …, "to": …}}`; null if what was stored is not JSON.
+    pub changes: Value,
+}
+
+impl From<AuditRow> for Entry {
+    fn from(r: AuditRow) -> Self {
+        Self {
+            id: r.id,
+            actor: r.actor,
+            action: r.action,
+            object_type: r.object_type,
+            object_id: r.object_id,
+            at: r.at,
+            changes: serde_json::from_str(&r.changes).unwrap_or(Value::Null),
+        }
+    }
+}
+
+/// A page of an organisation's trail, newest first, and how many entries there are in all.
+#[derive(Clone, Debug)]
+pub struct Page {
+    pub entries: Vec<Entry>,
+    pub total: i64,
+}
+
 #[derive(Clone)]
 pub struct Audit {
     store: Store,
@@ -107,6 +142,12 @@ impl Audit {
                 changes: changes.to_string(),
             })
             .await
+    }
+
+    /// The organisation's trail, newest first: `limit` entries after skipping `offset`.
+    pub async fn page(&self, org_id: &str, limit: i64, offset: i64) -> Result<Page, StoreError> {
+        let (rows, total) = self.store.audit(org_id, limit, offset).await?;
+        Ok(Page { entries: rows.into_iter().map(Entry::from).collect(), total })
     }
 }
 

@@ -4,7 +4,7 @@
 use crate::accounts::Accounts;
 use crate::apis::Apis;
 use crate::audit::Audit;
-use crate::analytics::Analytics;
+use crate::analytics::{Analytics, Reports};
 use crate::changes::Changes;
 use crate::gateway::egress::{Egress, Listener};
 use crate::gateway::Gateway;
@@ -16,7 +16,7 @@ use crate::metrics::Metrics;
 use crate::policies::Policies;
 use crate::vault::Vault;
 use crate::config::{Config, DatabaseUrl, StorageConfig};
-use crate::state::AppState;
+use crate::state::{AppState, Health};
 use crate::store::{Store, StoreError};
 use crate::{rest, web};
 use axum::extract::DefaultBodyLimit;
@@ -80,6 +80,8 @@ pub struct Application {
     metrics: Option<TcpListener>,
     router: Router,
     pub state: AppState,
+    /// Closed at shutdown, once everything that writes to it has finished.
+    store: Store,
 }
 
 impl Application {
@@ -150,10 +152,11 @@ impl Application {
 
         let state = AppState {
             config: Arc::new(config),
-            store,
+            health: Health::new(store.clone()),
             accounts,
             apis,
             audit,
+            reports: Reports::new(store.clone()),
             keys,
             policies,
             limits,
@@ -166,7 +169,13 @@ impl Application {
             .layer(DefaultBodyLimit::max(rest::MAX_BODY_BYTES))
             .merge(web::router(&state))
             .with_state(state.clone());
-        Ok(Self { api, gateway, metrics: metrics_listener, router, state })
+        Ok(Self { api, gateway, metrics: metrics_listener, router, state, store })
+    }
+
+    /// The database, for tests that check what no API returns. Handlers reach it only through
+    /// the services in `state`.
+    pub fn store(&self) -> &Store {
+        &self.store
     }
 
     pub fn api_addr(&self) -> SocketAddr {
@@ -222,7 +231,7 @@ impl Application {
         if let Err(e) = self.state.limits.flush().await {
             tracing::warn!("quota counters not saved at shutdown: {e}");
         }
-        self.state.store.close().await;
+        self.store.close().await;
         Ok(())
     }
 }

@@ -1,7 +1,10 @@
 //! Request records: one per gateway request, handed to a background writer (never awaited on
-//! the hot path), stored in batches with hourly aggregates per key, API and status.
+//! the hot path), stored in batches with hourly aggregates per key, API and status; and
+//! [`Reports`], which reads them back for the REST API and the dashboard.
 
-pub mod activity;
+mod reports;
+
+pub use reports::{Reports, Traffic};
 
 use crate::store::Store;
 use axum::http::Method;

@@ -29,7 +29,7 @@ async fn health() -> Json<serde_json::Value> {
         (status = 503, description = "The database does not answer, or Redis does not and the gateway fails closed", body = Ready),
     ))]
 async fn ready(State(state): State<AppState>) -> (StatusCode, Json<serde_json::Value>) {
-    let database = match state.store.ping().await {
+    let database = match state.health.database().await {
         Ok(()) => "ok",
         Err(e) => {
             tracing::warn!("readiness check: database unreachable: {e}");

@@ -351,55 +351,6 @@ pub mod schemas {
         pub pages: i64,
     }
 
-    /// One change: who made it, to what, and the object before and after.
-    #[derive(ToSchema)]
-    pub struct AuditEntry {
-        pub id: i64,
-        /// `user:<id>`, `admin-api`, `gateway-api`, ...
-        pub actor: String,
-        pub action: String,
-        pub object_type: String,
-        pub object_id: String,
-        #[schema(format = DateTime)]
-        pub at: String,
-        /// `{"before": …, "after": …}`.
-        pub changes: Value,
-    }
-
-    /// A key's traffic: one unit per hour with traffic.
-    #[derive(ToSchema)]
-    pub struct AggregateAnalyticsData {
-        pub data: Vec<ResultUnit>,
-        pub pages: i64,
-    }
-
-    /// One hour of a key's traffic (latencies in milliseconds).
-    #[derive(ToSchema)]
-    pub struct ResultUnit {
-        /// `{day, month, year, hour}` of the hour.
-        pub id: std::collections::BTreeMap<String, i64>,
-        pub hits: i64,
-        pub success: i64,
-        pub error: i64,
-        pub last_hit: String,
-        pub request_time: f64,
-        pub latency: f64,
-        pub upstream_latency: f64,
-        pub min_latency: f64,
-        pub max_latency: f64,
-        pub min_upstream_latency: f64,
-        pub max_upstream_latency: f64,
-        /// Hits by HTTP status code (Portcullis's addition, for the dashboard's chart).
-        pub status_codes: std::collections::BTreeMap<String, i64>,
-    }
-
-    /// A page of the audit trail, newest first.
-    #[derive(ToSchema)]
-    pub struct AuditLog {
-        pub Data: Vec<AuditEntry>,
-        pub Pages: i64,
-    }
-
     /// The Gateway API's error (and plain status) envelope.
     #[derive(ToSchema)]
     pub struct ApiStatusMessage {

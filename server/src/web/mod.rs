@@ -24,8 +24,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
         state.keys.clone(),
         state.policies.clone(),
         state.apis.clone(),
-        // Analytics are not recorded yet: the usage charts say "No requests yet".
-        Arc::new(usage::StoredAnalytics(state.store.clone())),
+        // The gateway's recorded traffic, read as the REST activity API reads it.
+        Arc::new(state.reports.clone()),
     ));
     let routes = generate_route_list(App);
     let leptos = state.leptos.clone();
