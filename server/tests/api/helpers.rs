@@ -95,11 +95,27 @@ pub struct TestApp {
     pub base: String,
     pub gateway: String,
     pub client: Client,
-    pub state: server::state::AppState,
+    pub state: TestState,
     /// The test's own database, for reading what no API returns (raw analytics records).
     pub database_url: String,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     _db: TestDb,
+}
+
+/// What a test reaches inside the server: the handlers' state (its services, through `Deref`),
+/// and the store, for what no service returns.
+#[derive(Clone)]
+pub struct TestState {
+    services: server::state::AppState,
+    pub store: server::store::Store,
+}
+
+impl std::ops::Deref for TestState {
+    type Target = server::state::AppState;
+
+    fn deref(&self) -> &Self::Target {
+        &self.services
+    }
 }
 
 pub fn test_config(url: String) -> Config {
@@ -147,7 +163,7 @@ pub async fn spawn_app_with(db: Db, adjust: impl FnOnce(&mut Config)) -> Option<
     let app = Application::build(config).await.expect("application starts");
     let base = format!("http://{}", app.api_addr());
     let gateway = format!("http://{}", app.gateway_addr());
-    let state = app.state.clone();
+    let state = TestState { services: app.state.clone(), store: app.store().clone() };
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run(async move {
         let _ = rx.await;

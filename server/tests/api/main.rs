@@ -4,6 +4,7 @@
 mod helpers;
 
 mod admin;
+mod analytics;
 mod api_auth;
 mod apis;
 mod cli;
