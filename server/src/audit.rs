@@ -2,6 +2,7 @@
 //! changed, with secrets masked.
 
 use crate::store::{now, AuditRow, Store, StoreError};
+use app::model::OrgId;
 use serde_json::{Map, Value};
 use std::fmt;
 
@@ -86,7 +87,7 @@ impl Audit {
     /// the top-level fields that differ are kept.
     pub async fn record(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         actor: &Actor,
         action: Action,
         object: Object,
@@ -98,7 +99,7 @@ impl Audit {
         self.store
             .insert_audit(&AuditRow {
                 id: 0,
-                org_id: org_id.to_owned(),
+                org_id: org_id.clone(),
                 actor: actor.to_string(),
                 action: action.as_str().to_owned(),
                 object_type: object.as_str().to_owned(),
