@@ -43,6 +43,16 @@ fn invalid(field: &'static str, message: impl Into<String>) -> KeyError {
     KeyError::Invalid { field, message: message.into() }
 }
 
+fn unknown_org(org_id: &str) -> KeyError {
+    invalid("org_id", format!("organisation '{org_id}' does not exist"))
+}
+
+/// The organisation a key's body names (the `/tyk` API, which may act for any). What is no
+/// organisation id is refused as an unknown organisation.
+pub fn org_of(session: &SessionState) -> Result<OrgId, KeyError> {
+    OrgId::parse(&session.org_id).ok_or_else(|| unknown_org(&session.org_id))
+}
+
 /// Which keys a caller may touch: those of its organisation, or (the `/tyk` gateway API,
 /// which holds the node's secret) any.
 #[derive(Clone, Debug)]
@@ -143,7 +153,7 @@ impl Keys {
 
     pub async fn create(&self, org_id: &OrgId, actor: &Actor, kind: NewKey, mut s: SessionState) -> Result<KeyData, KeyError> {
         if self.store.org(org_id).await?.is_none() {
-            return Err(invalid("org_id", format!("organisation '{org_id}' does not exist")));
+            return Err(unknown_org(org_id.as_str()));
         }
         let policies = self.prepare(org_id, &mut s).await?;
 

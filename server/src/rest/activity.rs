@@ -8,6 +8,7 @@ use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
+use app::model::KeyHash;
 use serde_json::{json, Value};
 
 pub fn router() -> Router<AppState> {
@@ -45,6 +46,10 @@ pub(super) async fn key_activity(ApiUser(user): ApiUser, State(s): State<AppStat
         return Err(DashboardError::BadRequest("The end date is before the start date".into()));
     }
     // Only the caller's organisation's traffic is read.
-    let rows = s.store.key_activity(&user.org_id, &hash, from, to).await?;
+    // A path that is no key hash names no key: no traffic.
+    let rows = match KeyHash::parse_hex(&hash) {
+        Some(hash) => s.store.key_activity(&user.org_id, &hash, from, to).await?,
+        None => Vec::new(),
+    };
     Ok(Json(json!({ "data": result_units(&rows), "pages": 1 })))
 }

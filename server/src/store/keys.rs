@@ -42,6 +42,13 @@ pub struct KeyFilter {
     pub order: KeySort,
 }
 
+impl KeyFilter {
+    /// A criterion as a query string or a search box gives it: empty means "any".
+    pub fn text(s: &str) -> Option<String> {
+        Some(s).filter(|s| !s.is_empty()).map(str::to_owned)
+    }
+}
+
 /// The side tables that make listing and search fast: the APIs a key grants, its tags and its
 /// policies (effective values, policies applied).
 #[derive(Clone, Debug, Default)]

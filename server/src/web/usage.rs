@@ -1,13 +1,13 @@
 //! Where the dashboard's usage charts get their numbers: the gateway's hourly analytics
 //! ([`StoredAnalytics`]); [`NoAnalytics`] stands in where there are none (tests of the UI).
 
-use app::model::{KeyUsage, UsageWindow};
+use app::model::{KeyHash, KeyUsage, OrgId, UsageWindow};
 
 #[async_trait::async_trait]
 pub trait UsageSource: Send + Sync + 'static {
     /// The requests of one key (by hash) of an organisation over `window`, ending `now`, in
     /// buckets of `window.bucket_seconds()`, and when the key was last used.
-    async fn key_usage(&self, org_id: &str, key_hash: &str, window: UsageWindow, now: i64) -> Result<KeyUsage, String>;
+    async fn key_usage(&self, org_id: &OrgId, key_hash: &KeyHash, window: UsageWindow, now: i64) -> Result<KeyUsage, String>;
 }
 
 /// No analytics recorded: no requests, last use unknown.
@@ -15,7 +15,7 @@ pub struct NoAnalytics;
 
 #[async_trait::async_trait]
 impl UsageSource for NoAnalytics {
-    async fn key_usage(&self, _org_id: &str, _key_hash: &str, window: UsageWindow, now: i64) -> Result<KeyUsage, String> {
+    async fn key_usage(&self, _org_id: &OrgId, _key_hash: &KeyHash, window: UsageWindow, now: i64) -> Result<KeyUsage, String> {
         Ok(KeyUsage { window, buckets: Vec::new(), last_used: None, now })
     }
 }
@@ -25,7 +25,7 @@ pub struct StoredAnalytics(pub crate::store::Store);
 
 #[async_trait::async_trait]
 impl UsageSource for StoredAnalytics {
-    async fn key_usage(&self, org_id: &str, key_hash: &str, window: UsageWindow, now: i64) -> Result<KeyUsage, String> {
+    async fn key_usage(&self, org_id: &OrgId, key_hash: &KeyHash, window: UsageWindow, now: i64) -> Result<KeyUsage, String> {
         let from = now - window.seconds();
         let rows = self.0.key_activity(org_id, key_hash, from - 3600, now + 1).await.map_err(|e| e.to_string())?;
         let size = window.bucket_seconds();
