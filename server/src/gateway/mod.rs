@@ -76,7 +76,7 @@ pub struct Gateway {
     /// Keys being loaded right now, one gate each.
     loading: std::sync::Mutex<HashMap<KeyHash, Arc<tokio::sync::Mutex<()>>>>,
     /// Failed basic-auth passwords per (user, client address) and per client address.
-    basic_guesses: Guesses<(String, Option<IpAddr>)>,
+    basic_guesses: Guesses<(KeyHash, Option<IpAddr>)>,
     /// bcrypt verifications running at once: one per core; the rest wait for a turn rather
     /// than queue on the blocking thread pool.
     bcrypt_turns: tokio::sync::Semaphore,

@@ -9,7 +9,7 @@ use crate::keys::id::is_set;
 use crate::keys::{KeyRef, Lookup, NewKey, Scope};
 use crate::state::AppState;
 use crate::store::{KeyFilter, UserRow};
-use app::model::SessionState;
+use app::model::{OrgId, SessionState};
 use axum::extract::{Path, Query, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
