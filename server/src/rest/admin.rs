@@ -35,7 +35,7 @@ pub fn router() -> Router<AppState> {
     ))]
 async fn create_org(_: Admin, State(s): State<AppState>, JsonBody(doc): JsonBody<Value>) -> Result<Json<Value>, DashboardError> {
     let org = s.accounts.create_org(doc).await?;
-    Ok(ok_message("Org created", Value::String(org.id)))
+    Ok(ok_message("Org created", Value::String(org.id.into())))
 }
 
 /// List organisations

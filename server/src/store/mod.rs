@@ -177,7 +177,7 @@ impl sqlx::Type<sqlx::Any> for IntBool {
 }
 
 impl<'r> sqlx::Decode<'r, sqlx::Any> for IntBool {
-    fn decode(value: sqlx::any::AnyValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+    fn decode(value: <sqlx::Any as sqlx::Database>::ValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
         Ok(IntBool(<i64 as sqlx::Decode<sqlx::Any>>::decode(value)? != 0))
     }
 }

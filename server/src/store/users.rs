@@ -34,7 +34,7 @@ impl sqlx::Type<sqlx::Any> for StoredPermissions {
 }
 
 impl<'r> sqlx::Decode<'r, sqlx::Any> for StoredPermissions {
-    fn decode(value: sqlx::any::AnyValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+    fn decode(value: <sqlx::Any as sqlx::Database>::ValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
         let json = <String as sqlx::Decode<sqlx::Any>>::decode(value)?;
         Ok(StoredPermissions(serde_json::from_str(&json).unwrap_or_default()))
     }

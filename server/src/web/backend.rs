@@ -14,7 +14,7 @@ use app::model::{
     validate_api_form, validate_key_form, validate_policy_form, ApiChoice, ApiDefinition, ApiDetail, ApiForm, ApiSummary,
     AppError, Area, CreatedKey, Level, UserForm, UserSummary, FieldError, FormOptions, Governed, KeyAuth, KeyDetail, KeyForm, KeyHash, KeyListQuery, KeyPage,
     KeyStatus, KeySummary, KeyUsage, Named, OrgId, Policy, PolicyChoice, PolicyDetail, PolicyForm, PolicySummary, Profile,
-    SessionState, UsageWindow, UserId, KEYS_PER_PAGE,
+    SessionState, UsageWindow, KEYS_PER_PAGE,
 };
 use std::collections::BTreeMap;
 use std::sync::Arc;
