@@ -212,7 +212,7 @@ impl Accounts {
             return Err(AccountError::NoPermissions);
         }
         may_grant(caller, &permissions)?;
-        req.org_id = caller.org_id.clone();
+        req.org_id = caller.org_id.to_string();
         req.user_permissions = Some(permissions);
         self.create_user(&caller.actor(), req).await
     }

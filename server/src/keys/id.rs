@@ -165,13 +165,13 @@ mod tests {
         let org = Some(&org);
         let h = hash("abc");
         assert_eq!(KeyRef::hash(&h).candidates(org), vec![h.clone()]);
-        assert_eq!(KeyRef::new("not hex", Lookup::Hash).candidates(org), vec![]);
+        assert_eq!(KeyRef::new("not hex", Lookup::Hash).candidates(org), Vec::<KeyHash>::new());
         let raw = KeyRef::raw("abc").candidates(org);
         assert_eq!(raw, vec![hash("abc"), hash(&format!("{ORG}abc"))]);
         assert_eq!(KeyRef::raw(&format!("{ORG}abc")).candidates(org), vec![hash(&format!("{ORG}abc"))]);
         let user = KeyRef::new("ann", Lookup::Username);
         assert_eq!(user.candidates(org), vec![hash(&format!("{ORG}ann"))]);
-        assert_eq!(user.candidates(None), vec![]);
+        assert_eq!(user.candidates(None), Vec::<KeyHash>::new());
         let guess = KeyRef::new(h.as_str(), Lookup::Guess);
         assert_eq!(guess.candidates(None), vec![h.clone(), hash(h.as_str())]);
         assert_eq!(KeyRef::new("abc", Lookup::Guess).candidates(org), raw);
