@@ -6,7 +6,7 @@ use crate::gateway::egress::Egress;
 use crate::secrets::{object_id, random_hex};
 use crate::store::{now, ApiRow, ClusterLock, Store, StoreError};
 use app::model::api_definition::{canonical_domain, routes_overlap};
-use app::model::ApiDefinition;
+use app::model::{ApiDefinition, OrgId};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -63,13 +63,13 @@ impl Apis {
 
     /// Refuses a route that another API already has (in this organisation) or that overlaps
     /// another organisation's. `except` is the API being changed.
-    async fn check_route(&self, org_id: &str, except: &str, def: &ApiDefinition) -> Result<(), ApiError> {
+    async fn check_route(&self, org_id: &OrgId, except: &str, def: &ApiDefinition) -> Result<(), ApiError> {
         let lp = &def.proxy.listen_path;
         for other in self.store.api_routes().await? {
             if other.api_id == except {
                 continue;
             }
-            if other.org_id == org_id {
+            if other.org_id == *org_id {
                 // Nesting inside one's own organisation is allowed, as in Tyk: the longest wins.
                 if other.domain == def.domain && other.listen_path == *lp {
                     return Err(ApiError::ListenPathTaken(lp.clone()));
@@ -87,8 +87,8 @@ impl Apis {
         self.store.exclusively_as(ClusterLock::Routes, work).await?
     }
 
-    pub async fn create(&self, org_id: &str, actor: &Actor, mut def: ApiDefinition) -> Result<Api, ApiError> {
-        def.org_id = org_id.to_owned();
+    pub async fn create(&self, org_id: &OrgId, actor: &Actor, mut def: ApiDefinition) -> Result<Api, ApiError> {
+        def.org_id = org_id.to_string();
         if def.api_id.is_empty() {
             def.api_id = random_hex(16);
         }
@@ -99,7 +99,7 @@ impl Apis {
         let row = ApiRow {
             api_id: def.api_id.clone(),
             mongo_id: object_id(),
-            org_id: org_id.to_owned(),
+            org_id: org_id.clone(),
             name: def.name.clone(),
             domain: def.domain.clone(),
             listen_path: def.proxy.listen_path.clone(),
@@ -127,26 +127,26 @@ impl Apis {
 
     /// An API of this organisation, by `api_id` or internal id. Another organisation's API is
     /// answered exactly like a missing one.
-    pub async fn get(&self, org_id: &str, id: &str) -> Result<Api, ApiError> {
+    pub async fn get(&self, org_id: &OrgId, id: &str) -> Result<Api, ApiError> {
         match self.store.api_any_org(id).await? {
-            Some(row) if row.org_id == org_id => Ok(Api::from_row(row)?),
+            Some(row) if row.org_id == *org_id => Ok(Api::from_row(row)?),
             _ => Err(ApiError::NotFound),
         }
     }
 
-    pub async fn list(&self, org_id: &str, q: &str, limit: i64, offset: i64) -> Result<(Vec<Api>, i64), ApiError> {
+    pub async fn list(&self, org_id: &OrgId, q: &str, limit: i64, offset: i64) -> Result<(Vec<Api>, i64), ApiError> {
         let (rows, total) = self.store.apis(org_id, q, limit, offset).await?;
         let apis = rows.into_iter().map(Api::from_row).collect::<Result<_, _>>()?;
         Ok((apis, total))
     }
 
-    pub async fn update(&self, org_id: &str, actor: &Actor, id: &str, mut def: ApiDefinition) -> Result<Api, ApiError> {
+    pub async fn update(&self, org_id: &OrgId, actor: &Actor, id: &str, mut def: ApiDefinition) -> Result<Api, ApiError> {
         let current = self.get(org_id, id).await?;
         if !def.api_id.is_empty() && def.api_id != current.row.api_id {
             return Err(ApiError::Invalid { field: "api_id", message: "cannot be changed".into() });
         }
         def.api_id = current.row.api_id.clone();
-        def.org_id = org_id.to_owned();
+        def.org_id = org_id.to_string();
         def.domain = canonical_domain(&def.domain);
         check(&def)?;
         check_target(&self.egress, &def).await?;
@@ -182,7 +182,7 @@ impl Apis {
     }
 
     /// Refused while keys grant the API: deleting it would silently change what they allow.
-    pub async fn delete(&self, org_id: &str, actor: &Actor, id: &str) -> Result<(), ApiError> {
+    pub async fn delete(&self, org_id: &OrgId, actor: &Actor, id: &str) -> Result<(), ApiError> {
         let api = self.get(org_id, id).await?;
         let in_use = self.store.count_keys_for_api(&api.row.api_id).await?;
         if in_use > 0 {
@@ -222,12 +222,12 @@ impl Apis {
     /// regular expression. Fills in `api_id` and `api_name` as Tyk does.
     pub async fn check_access_rights(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         rights: &mut std::collections::BTreeMap<String, app::model::AccessDefinition>,
     ) -> Result<(), ApiError> {
         for (api_id, right) in rights.iter_mut() {
             let api = match self.store.api_any_org(api_id).await? {
-                Some(row) if row.org_id == org_id && row.api_id == *api_id => Api::from_row(row)?,
+                Some(row) if row.org_id == *org_id && row.api_id == *api_id => Api::from_row(row)?,
                 _ => {
                     return Err(ApiError::Invalid {
                         field: "access_rights",

@@ -2,6 +2,7 @@
 //! changed, with secrets masked. [`Audit`] writes it and reads it back.
 
 use crate::store::{now, AuditRow, Store, StoreError};
+use app::model::OrgId;
 use serde_json::{Map, Value};
 use std::fmt;
 
@@ -121,7 +122,7 @@ impl Audit {
     /// the top-level fields that differ are kept.
     pub async fn record(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         actor: &Actor,
         action: Action,
         object: Object,
@@ -133,7 +134,7 @@ impl Audit {
         self.store
             .insert_audit(&AuditRow {
                 id: 0,
-                org_id: org_id.to_owned(),
+                org_id: org_id.clone(),
                 actor: actor.to_string(),
                 action: action.as_str().to_owned(),
                 object_type: object.as_str().to_owned(),
@@ -145,7 +146,7 @@ impl Audit {
     }
 
     /// The organisation's trail, newest first: `limit` entries after skipping `offset`.
-    pub async fn page(&self, org_id: &str, limit: i64, offset: i64) -> Result<Page, StoreError> {
+    pub async fn page(&self, org_id: &OrgId, limit: i64, offset: i64) -> Result<Page, StoreError> {
         let (rows, total) = self.store.audit(org_id, limit, offset).await?;
         Ok(Page { entries: rows.into_iter().map(Entry::from).collect(), total })
     }

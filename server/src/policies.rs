@@ -7,7 +7,7 @@ use crate::changes::{Change, Changes};
 use crate::keys::Keys;
 use crate::secrets::object_id;
 use crate::store::{now, PolicyRow, Store, StoreError};
-use app::model::{validate_policy_rules, Policy};
+use app::model::{validate_policy_rules, OrgId, Policy};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
@@ -49,8 +49,8 @@ impl Policies {
 
     /// Creates a policy. A chosen `id` or `_id` is kept (an import from Tyk); otherwise a
     /// 24-hex id is generated, as Tyk does.
-    pub async fn create(&self, org_id: &str, actor: &Actor, mut p: Policy) -> Result<Policy, PolicyError> {
-        p.org_id = org_id.to_owned();
+    pub async fn create(&self, org_id: &OrgId, actor: &Actor, mut p: Policy) -> Result<Policy, PolicyError> {
+        p.org_id = org_id.to_string();
         if p.id.is_empty() {
             p.id = if p.mongo_id.is_empty() { object_id() } else { p.mongo_id.clone() };
         }
@@ -64,7 +64,7 @@ impl Policies {
         let at = now();
         p.last_updated = at.to_string();
         let row = PolicyRow {
-            org_id: org_id.to_owned(),
+            org_id: org_id.clone(),
             id: p.id.clone(),
             mongo_id: p.mongo_id.clone(),
             name: p.name.clone(),
@@ -81,19 +81,19 @@ impl Policies {
         Ok(p)
     }
 
-    pub async fn get(&self, org_id: &str, id: &str) -> Result<Policy, PolicyError> {
+    pub async fn get(&self, org_id: &OrgId, id: &str) -> Result<Policy, PolicyError> {
         let row = self.store.policy(org_id, id).await?.ok_or(PolicyError::NotFound)?;
         parse(&row)
     }
 
-    pub async fn list(&self, org_id: &str, q: &str, limit: i64, offset: i64) -> Result<(Vec<Policy>, i64), PolicyError> {
+    pub async fn list(&self, org_id: &OrgId, q: &str, limit: i64, offset: i64) -> Result<(Vec<Policy>, i64), PolicyError> {
         let (rows, total) = self.store.policies(org_id, q, limit, offset).await?;
         Ok((rows.iter().map(parse).collect::<Result<_, _>>()?, total))
     }
 
     /// Replaces a policy. Every key that applies it sees the change at once (the merge runs
     /// when a key is read); the listing index of those keys is refreshed here.
-    pub async fn update(&self, org_id: &str, actor: &Actor, id: &str, mut p: Policy) -> Result<Policy, PolicyError> {
+    pub async fn update(&self, org_id: &OrgId, actor: &Actor, id: &str, mut p: Policy) -> Result<Policy, PolicyError> {
         let row = self.store.policy(org_id, id).await?.ok_or(PolicyError::NotFound)?;
         let before = parse(&row)?;
         if !p.id.is_empty() && p.id != row.id {
@@ -101,7 +101,7 @@ impl Policies {
         }
         p.id = row.id.clone();
         p.mongo_id = row.mongo_id.clone();
-        p.org_id = org_id.to_owned();
+        p.org_id = org_id.to_string();
         self.check(org_id, &mut p).await?;
         p.last_updated = now().to_string();
         let updated = PolicyRow {
@@ -116,13 +116,13 @@ impl Policies {
         let (b, a) = (serde_json::to_value(&before).ok(), serde_json::to_value(&p).ok());
         self.audit.record(org_id, actor, Action::Updated, Object::Policy, &p.id, b.as_ref(), a.as_ref()).await?;
         self.keys.reindex_policy(org_id, &p.id).await?;
-        self.changes.publish(Change::Policy { org_id: org_id.to_owned(), policy_id: p.id.clone() });
+        self.changes.publish(Change::Policy { org_id: org_id.clone(), policy_id: p.id.clone() });
         Ok(p)
     }
 
     /// Deletes a policy; returns how many keys named it. Those keys keep the reference: a key
     /// whose only policy is gone is refused by the gateway, as in Tyk.
-    pub async fn delete(&self, org_id: &str, actor: &Actor, id: &str) -> Result<i64, PolicyError> {
+    pub async fn delete(&self, org_id: &OrgId, actor: &Actor, id: &str) -> Result<i64, PolicyError> {
         let row = self.store.policy(org_id, id).await?.ok_or(PolicyError::NotFound)?;
         let users = self.store.count_keys_with_policy(org_id, &row.id).await?;
         if !self.store.delete_policy(org_id, &row.id).await? {
@@ -131,12 +131,12 @@ impl Policies {
         let before = serde_json::from_str::<serde_json::Value>(&row.body).ok();
         self.audit.record(org_id, actor, Action::Deleted, Object::Policy, &row.id, before.as_ref(), None).await?;
         self.keys.reindex_policy(org_id, &row.id).await?;
-        self.changes.publish(Change::Policy { org_id: org_id.to_owned(), policy_id: row.id.clone() });
+        self.changes.publish(Change::Policy { org_id: org_id.clone(), policy_id: row.id.clone() });
         Ok(users)
     }
 
     /// A policy of any organisation (for the `/tyk` gateway API): its organisation and itself.
-    pub async fn get_any(&self, id: &str) -> Result<(String, Policy), PolicyError> {
+    pub async fn get_any(&self, id: &str) -> Result<(OrgId, Policy), PolicyError> {
         let row = self.store.policy_any_org(id).await?.ok_or(PolicyError::NotFound)?;
         Ok((row.org_id.clone(), parse(&row)?))
     }
@@ -146,11 +146,11 @@ impl Policies {
     }
 
     /// How many keys of the organisation apply a policy.
-    pub async fn key_count(&self, org_id: &str, id: &str) -> Result<i64, PolicyError> {
+    pub async fn key_count(&self, org_id: &OrgId, id: &str) -> Result<i64, PolicyError> {
         Ok(self.store.count_keys_with_policy(org_id, id).await?)
     }
 
-    async fn check(&self, org_id: &str, p: &mut Policy) -> Result<(), PolicyError> {
+    async fn check(&self, org_id: &OrgId, p: &mut Policy) -> Result<(), PolicyError> {
         let invalid = |field, message: &str| Err(PolicyError::Invalid { field, message: message.to_owned() });
         if !p.id.chars().all(|c| c.is_ascii_alphanumeric() || "._~-".contains(c)) || p.id.len() > 128 {
             return invalid("id", "may only contain letters, digits and . _ ~ - (at most 128)");

@@ -5,7 +5,7 @@ pub mod throttle;
 use crate::audit::{Action, Actor, Audit, Object};
 use crate::secrets::{generated_password, object_id, random_hex, sha256_hex};
 use crate::store::{now, NewUser, OrgRow, Store, StoreError, UserChange, UserRow};
-use app::model::{validate_password, Area, Level, Permissions};
+use app::model::{validate_password, Area, Level, OrgId, Permissions, UserId};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::net::IpAddr;
@@ -150,7 +150,7 @@ impl Accounts {
     /// Creates an organisation under a new id.
     pub async fn create_org(&self, new: NewOrg) -> Result<OrgRow, AccountError> {
         let org = OrgRow {
-            id: object_id(),
+            id: OrgId::from_trusted(object_id()),
             owner_name: new.owner_name,
             document: Value::Object(new.document).to_string(),
             created_at: now(),
@@ -160,12 +160,12 @@ impl Accounts {
         Ok(org)
     }
 
-    pub async fn org(&self, id: &str) -> Result<OrgRow, AccountError> {
+    pub async fn org(&self, id: &OrgId) -> Result<OrgRow, AccountError> {
         self.store.org(id).await?.ok_or(AccountError::NotFound)
     }
 
     /// Whether an organisation exists (the Gateway API names one in a policy's body).
-    pub async fn org_exists(&self, id: &str) -> Result<bool, StoreError> {
+    pub async fn org_exists(&self, id: &OrgId) -> Result<bool, StoreError> {
         Ok(self.store.org(id).await?.is_some())
     }
 
@@ -181,9 +181,10 @@ impl Accounts {
         if req.org_id.is_empty() {
             return Err(invalid("org_id", "is required"));
         }
-        if self.store.org(&req.org_id).await?.is_none() {
-            return Err(AccountError::UnknownOrg(req.org_id));
-        }
+        let org_id = match OrgId::parse(&req.org_id) {
+            Some(id) if self.store.org(&id).await?.is_some() => id,
+            _ => return Err(AccountError::UnknownOrg(req.org_id)),
+        };
         let password_hash = match &req.password {
             Some(p) => {
                 validate_password(p).map_err(|m| invalid("password", &m))?;
@@ -197,8 +198,8 @@ impl Accounts {
         }
         let credential = random_hex(16);
         let user = NewUser {
-            id: object_id(),
-            org_id: req.org_id,
+            id: UserId::from_trusted(object_id()),
+            org_id,
             email,
             first_name: req.first_name.trim().to_owned(),
             last_name: req.last_name.trim().to_owned(),
@@ -215,7 +216,7 @@ impl Accounts {
         }
         tracing::info!(user_id = %user.id, org_id = %user.org_id, "user created");
         let row = self.store.user(&user.id).await?.ok_or(AccountError::NotFound)?;
-        self.audit.record(&row.org_id, actor, Action::Created, Object::User, &row.id, None, Some(&audited(&row))).await?;
+        self.audit.record(&row.org_id, actor, Action::Created, Object::User, row.id.as_str(), None, Some(&audited(&row))).await?;
         Ok((row, credential))
     }
 
@@ -223,7 +224,8 @@ impl Accounts {
 
     /// A user of the caller's organisation; another organisation's user is unknown.
     pub async fn member(&self, caller: &UserRow, id: &str) -> Result<UserRow, AccountError> {
-        match self.store.user(id).await? {
+        let Some(id) = UserId::parse(id) else { return Err(AccountError::NotFound) };
+        match self.store.user(&id).await? {
             Some(u) if u.org_id == caller.org_id => Ok(u),
             _ => Err(AccountError::NotFound),
         }
@@ -237,7 +239,7 @@ impl Accounts {
             return Err(AccountError::NoPermissions);
         }
         may_grant(caller, &permissions)?;
-        req.org_id = caller.org_id.clone();
+        req.org_id = caller.org_id.to_string();
         req.user_permissions = Some(permissions);
         self.create_user(&caller.actor(), req).await
     }
@@ -288,7 +290,7 @@ impl Accounts {
         }
         let row = self.user(&target.id).await?;
         self.audit
-            .record(&row.org_id, &caller.actor(), Action::Updated, Object::User, &row.id, Some(&audited(&target)), Some(&audited(&row)))
+            .record(&row.org_id, &caller.actor(), Action::Updated, Object::User, row.id.as_str(), Some(&audited(&target)), Some(&audited(&row)))
             .await?;
         tracing::info!(user_id = %row.id, "user updated");
         Ok(row)
@@ -303,7 +305,7 @@ impl Accounts {
         if !self.store.delete_user(&target.id).await? {
             return Err(AccountError::NotFound);
         }
-        self.audit.record(&target.org_id, &caller.actor(), Action::Deleted, Object::User, &target.id, Some(&audited(&target)), None).await?;
+        self.audit.record(&target.org_id, &caller.actor(), Action::Deleted, Object::User, target.id.as_str(), Some(&audited(&target)), None).await?;
         tracing::info!(user_id = %target.id, "user deleted");
         Ok(())
     }
@@ -331,11 +333,11 @@ impl Accounts {
         self.regenerate_credential(&caller.actor(), &target.id).await
     }
 
-    pub async fn user(&self, id: &str) -> Result<UserRow, AccountError> {
+    pub async fn user(&self, id: &UserId) -> Result<UserRow, AccountError> {
         self.store.user(id).await?.ok_or(AccountError::NotFound)
     }
 
-    pub async fn users(&self, org_id: Option<&str>) -> Result<Vec<UserRow>, AccountError> {
+    pub async fn users(&self, org_id: Option<&OrgId>) -> Result<Vec<UserRow>, AccountError> {
         Ok(self.store.users(org_id).await?)
     }
 
@@ -349,7 +351,7 @@ impl Accounts {
     }
 
     /// Replaces a user's REST credential; the old one stops working at once.
-    pub async fn regenerate_credential(&self, actor: &Actor, user_id: &str) -> Result<String, AccountError> {
+    pub async fn regenerate_credential(&self, actor: &Actor, user_id: &UserId) -> Result<String, AccountError> {
         let user = self.user(user_id).await?;
         let credential = random_hex(16);
         if !self.store.set_credential(user_id, &sha256_hex(&credential), &hint(&credential)).await? {
@@ -357,7 +359,7 @@ impl Accounts {
         }
         let change = |hint: &str| serde_json::json!({ "access_key_hint": hint });
         self.audit
-            .record(&user.org_id, actor, Action::Updated, Object::User, user_id, Some(&change(&user.credential_hint)), Some(&change(&hint(&credential))))
+            .record(&user.org_id, actor, Action::Updated, Object::User, user_id.as_str(), Some(&change(&user.credential_hint)), Some(&change(&hint(&credential))))
             .await?;
         tracing::info!(%user_id, "REST credential regenerated");
         Ok(credential)
@@ -434,7 +436,7 @@ impl Accounts {
             .create_user(&Actor::System, NewUserRequest {
                 email_address: email.to_owned(),
                 first_name: "Admin".into(),
-                org_id: org.id,
+                org_id: org.id.to_string(),
                 password: Some(password.clone()),
                 ..Default::default()
             })
@@ -454,7 +456,7 @@ impl Accounts {
 /// The organisation as Tyk's Admin API shows it: the stored document with its id.
 pub fn org_document(org: &OrgRow) -> Value {
     let mut doc = serde_json::from_str::<Map<String, Value>>(&org.document).unwrap_or_default();
-    doc.insert("id".into(), Value::String(org.id.clone()));
+    doc.insert("id".into(), Value::String(org.id.to_string()));
     doc.entry("owner_name").or_insert_with(|| Value::String(org.owner_name.clone()));
     doc.entry("apis").or_insert_with(|| Value::Array(vec![]));
     Value::Object(doc)

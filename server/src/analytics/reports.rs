@@ -3,7 +3,7 @@
 //! days) both read here, so that they count the same requests the same way.
 
 use crate::store::{HourlyRow, Store, StoreError};
-use app::model::{KeyUsage, UsageBucket, UsageWindow};
+use app::model::{KeyHash, KeyUsage, OrgId, UsageBucket, UsageWindow};
 use std::collections::BTreeMap;
 
 /// One slot of a key's traffic. Latencies are in milliseconds; a minimum or maximum is 0 when
@@ -50,14 +50,14 @@ impl Reports {
     /// A key of the organisation's traffic in the hours that start in [from, to) (unix
     /// seconds), in slots of `slot` seconds, oldest first; slots without traffic are left out.
     /// Another organisation's key has no traffic here.
-    pub async fn key_traffic(&self, org_id: &str, key_hash: &str, from: i64, to: i64, slot: i64) -> Result<Vec<Traffic>, StoreError> {
+    pub async fn key_traffic(&self, org_id: &OrgId, key_hash: &KeyHash, from: i64, to: i64, slot: i64) -> Result<Vec<Traffic>, StoreError> {
         let rows = self.store.key_activity(org_id, key_hash, from, to).await?;
         Ok(slots(&rows, slot))
     }
 
     /// The dashboard's usage chart: the window ending `now`, in the window's buckets, and when
     /// the key was last used.
-    pub async fn key_usage(&self, org_id: &str, key_hash: &str, window: UsageWindow, now: i64) -> Result<KeyUsage, StoreError> {
+    pub async fn key_usage(&self, org_id: &OrgId, key_hash: &KeyHash, window: UsageWindow, now: i64) -> Result<KeyUsage, StoreError> {
         let from = now - window.seconds();
         // An hour that began before the window but ends inside it counts.
         let slots = self.key_traffic(org_id, key_hash, from - 3600 + 1, now + 1, window.bucket_seconds()).await?;

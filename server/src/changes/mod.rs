@@ -9,15 +9,16 @@
 
 pub mod listen;
 
+use app::model::{KeyHash, OrgId};
 use std::sync::{Arc, RwLock};
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Change {
     /// A key was created, changed or deleted.
-    Key { key_hash: String },
+    Key { key_hash: KeyHash },
     /// A policy changed or was deleted: every key that applies it changes too.
-    Policy { org_id: String, policy_id: String },
+    Policy { org_id: OrgId, policy_id: String },
     /// An API was created, changed or deleted.
     Api { api_id: String },
 }

@@ -8,6 +8,7 @@
 //! goes. (A proper LRU with a memory budget is planned.)
 
 use crate::keys::live::LiveKey;
+use app::model::{KeyHash, OrgId};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -21,9 +22,9 @@ pub const MAX_MISSING: usize = 10_000;
 
 pub struct KeyCache {
     /// Known keys, with when each was loaded.
-    found: RwLock<HashMap<String, (Arc<LiveKey>, Instant)>>,
+    found: RwLock<HashMap<KeyHash, (Arc<LiveKey>, Instant)>>,
     /// Unknown keys, with when each was found missing.
-    missing: RwLock<HashMap<String, Instant>>,
+    missing: RwLock<HashMap<KeyHash, Instant>>,
     max_found: usize,
     max_missing: usize,
 }
@@ -46,7 +47,7 @@ impl KeyCache {
         Self { found: RwLock::default(), missing: RwLock::default(), max_found: max_found.max(8), max_missing: max_missing.max(8) }
     }
 
-    pub fn get(&self, key_hash: &str) -> Cached {
+    pub fn get(&self, key_hash: &KeyHash) -> Cached {
         if let Some((k, _)) = self.found.read().unwrap_or_else(|e| e.into_inner()).get(key_hash) {
             return Cached::Found(k.clone());
         }
@@ -56,7 +57,7 @@ impl KeyCache {
         }
     }
 
-    pub fn put(&self, key_hash: &str, key: Option<Arc<LiveKey>>) {
+    pub fn put(&self, key_hash: &KeyHash, key: Option<Arc<LiveKey>>) {
         let now = Instant::now();
         match key {
             Some(k) => {
@@ -65,7 +66,7 @@ impl KeyCache {
                 if found.len() >= self.max_found && !found.contains_key(key_hash) {
                     evict_oldest(&mut found, self.max_found, |(_, at)| *at);
                 }
-                found.insert(key_hash.to_owned(), (k, now));
+                found.insert(key_hash.clone(), (k, now));
             }
             None => {
                 let mut missing = self.missing.write().unwrap_or_else(|e| e.into_inner());
@@ -73,22 +74,22 @@ impl KeyCache {
                     missing.retain(|_, at| now.duration_since(*at) < NEGATIVE_TTL);
                     evict_oldest(&mut missing, self.max_missing, |at| *at);
                 }
-                missing.insert(key_hash.to_owned(), now);
+                missing.insert(key_hash.clone(), now);
             }
         }
     }
 
-    pub fn invalidate(&self, key_hash: &str) {
+    pub fn invalidate(&self, key_hash: &KeyHash) {
         self.found.write().unwrap_or_else(|e| e.into_inner()).remove(key_hash);
         self.missing.write().unwrap_or_else(|e| e.into_inner()).remove(key_hash);
     }
 
     /// Drops every cached key of an organisation that applies a policy.
-    pub fn invalidate_policy(&self, org_id: &str, policy_id: &str) {
+    pub fn invalidate_policy(&self, org_id: &OrgId, policy_id: &str) {
         self.found
             .write()
             .unwrap_or_else(|e| e.into_inner())
-            .retain(|_, (k, _)| !(k.org_id == org_id && k.session.policy_ids().contains(&policy_id)));
+            .retain(|_, (k, _)| !(k.org_id == *org_id && k.session.policy_ids().contains(&policy_id)));
     }
 
     pub fn clear(&self) {
@@ -104,7 +105,7 @@ impl KeyCache {
 
 /// Brings a full map down to seven eighths of its bound by dropping its oldest entries: a
 /// bounded batch, found in linear time, so that each insert costs O(1) amortised.
-fn evict_oldest<V>(map: &mut HashMap<String, V>, bound: usize, at: impl Fn(&V) -> Instant) {
+fn evict_oldest<V>(map: &mut HashMap<KeyHash, V>, bound: usize, at: impl Fn(&V) -> Instant) {
     let target = bound - bound / 8;
     if map.len() <= target {
         return;
@@ -128,10 +129,15 @@ fn evict_oldest<V>(map: &mut HashMap<String, V>, bound: usize, at: impl Fn(&V) -
 mod tests {
     use super::*;
 
-    fn key(hash: &str) -> Arc<LiveKey> {
+    /// Keys are named in the tests; the cache holds their hashes.
+    fn h(name: &str) -> KeyHash {
+        crate::keys::id::hash(name)
+    }
+
+    fn key(name: &str) -> Arc<LiveKey> {
         Arc::new(LiveKey {
-            hash: hash.into(),
-            org_id: "org".into(),
+            hash: h(name),
+            org_id: OrgId::parse("org").unwrap(),
             session: Default::default(),
             hmac_secret: None,
             kind: crate::keys::live::KeyKind::AuthToken,
@@ -146,29 +152,29 @@ mod tests {
     #[test]
     fn a_flood_of_unknown_keys_never_evicts_a_known_one() {
         let cache = KeyCache::with_bounds(100, 64);
-        cache.put("valid", Some(key("valid")));
+        cache.put(&h("valid"), Some(key("valid")));
         for i in 0..20_000 {
-            cache.put(&format!("random{i}"), None);
+            cache.put(&h(&format!("random{i}")), None);
         }
-        assert!(matches!(cache.get("valid"), Cached::Found(_)));
+        assert!(matches!(cache.get(&h("valid")), Cached::Found(_)));
         let (found, missing) = cache.sizes();
         assert_eq!(found, 1);
         assert!(missing <= 64, "{missing}");
         // The newest unknown keys are the ones remembered.
-        assert!(matches!(cache.get("random19999"), Cached::Missing));
-        assert!(matches!(cache.get("random0"), Cached::Unknown));
+        assert!(matches!(cache.get(&h("random19999")), Cached::Missing));
+        assert!(matches!(cache.get(&h("random0")), Cached::Unknown));
     }
 
     #[test]
     fn a_full_cache_drops_its_oldest_batch_not_everything() {
         let cache = KeyCache::with_bounds(64, 64);
         for i in 0..64 {
-            cache.put(&format!("k{i}"), Some(key(&format!("k{i}"))));
+            cache.put(&h(&format!("k{i}")), Some(key(&format!("k{i}"))));
         }
-        cache.put("k64", Some(key("k64")));
+        cache.put(&h("k64"), Some(key("k64")));
         let (found, _) = cache.sizes();
         assert!((56..64).contains(&found), "{found}");
-        assert!(matches!(cache.get("k64"), Cached::Found(_)));
-        assert!(matches!(cache.get("k63"), Cached::Found(_)));
+        assert!(matches!(cache.get(&h("k64")), Cached::Found(_)));
+        assert!(matches!(cache.get(&h("k63")), Cached::Found(_)));
     }
 }

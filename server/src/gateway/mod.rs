@@ -24,6 +24,7 @@ use crate::limits::guesses::{client_block, Guesses};
 use crate::limits::Limits;
 use crate::metrics::Metrics;
 use crate::store::Store;
+use app::model::KeyHash;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderName, Method, StatusCode};
@@ -71,11 +72,11 @@ pub struct Gateway {
     /// SHA-256 of the basic-auth password last verified for a key: a later request with the
     /// same password skips bcrypt. Whole digests are compared, so a prefix or an extension of
     /// the password (or of the username, which is part of the key) never matches.
-    basic_verified: RwLock<HashMap<String, [u8; 32]>>,
+    basic_verified: RwLock<HashMap<KeyHash, [u8; 32]>>,
     /// Keys being loaded right now, one gate each.
-    loading: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    loading: std::sync::Mutex<HashMap<KeyHash, Arc<tokio::sync::Mutex<()>>>>,
     /// Failed basic-auth passwords per (user, client address) and per client address.
-    basic_guesses: Guesses<(String, Option<IpAddr>)>,
+    basic_guesses: Guesses<(KeyHash, Option<IpAddr>)>,
     /// bcrypt verifications running at once: one per core; the rest wait for a turn rather
     /// than queue on the blocking thread pool.
     bcrypt_turns: tokio::sync::Semaphore,
@@ -132,7 +133,7 @@ impl Gateway {
                 gw.cache.invalidate(key_hash);
                 gw.basic_verified.write().unwrap_or_else(|e| e.into_inner()).remove(key_hash);
                 if let Some(redis) = gw.limits.redis() {
-                    redis.forget_seen(key_hash);
+                    redis.forget_seen(key_hash.as_str());
                 }
             }
             Change::Policy { org_id, policy_id } => gw.cache.invalidate_policy(org_id, policy_id),
@@ -198,7 +199,7 @@ impl Gateway {
     /// A key by hash: from the cache, or loaded on first use. Concurrent first requests for
     /// one key wait for a single load instead of each reading the database. A key that is not
     /// cached while the database is down cannot be checked: 503.
-    pub async fn key_for(&self, key_hash: &str) -> Result<Option<Arc<LiveKey>>, Refusal> {
+    pub async fn key_for(&self, key_hash: &KeyHash) -> Result<Option<Arc<LiveKey>>, Refusal> {
         match self.cache.get(key_hash) {
             Cached::Found(k) => {
                 self.metrics.cache_hit.inc();
@@ -219,7 +220,7 @@ impl Gateway {
         result
     }
 
-    async fn load_key(&self, key_hash: &str) -> Result<Option<Arc<LiveKey>>, Refusal> {
+    async fn load_key(&self, key_hash: &KeyHash) -> Result<Option<Arc<LiveKey>>, Refusal> {
         // Another request may have loaded it while this one waited.
         match self.cache.get(key_hash) {
             Cached::Found(k) => return Ok(Some(k)),
@@ -245,7 +246,7 @@ impl Gateway {
     /// A basic-auth user and password: the attempt is counted before anything is checked (past
     /// the free allowance it waits, 429), and an unknown user runs bcrypt against a decoy, so
     /// that it answers as, and costs what, a wrong password does.
-    pub async fn basic_user(&self, key_hash: &str, password: &str, client: Option<IpAddr>) -> Result<Arc<LiveKey>, Refusal> {
+    pub async fn basic_user(&self, key_hash: &KeyHash, password: &str, client: Option<IpAddr>) -> Result<Arc<LiveKey>, Refusal> {
         let client = client.map(client_block);
         let subject = (key_hash.to_owned(), client);
         self.basic_guesses.reserve(&subject, client).map_err(Refusal::TooManyFailures)?;

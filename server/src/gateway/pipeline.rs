@@ -80,7 +80,7 @@ pub async fn check(gw: &Gateway, api: &LiveApi, req: &RequestView<'_>) -> Result
     let (scope, limits) = limits_for(s, &api.api_id);
     let rate = Rate { rate: limits.rate, per: limits.per };
     let ask = Ask {
-        key_hash: &key.hash,
+        key_hash: key.hash.as_str(),
         scope,
         rate: rate.is_limited().then_some(rate),
         quota: (limits.quota_max > 0).then_some(QuotaAsk {
@@ -177,7 +177,7 @@ async fn authenticate(gw: &Gateway, api: &LiveApi, req: &RequestView<'_>) -> Res
                 return Err(Refusal::BasicAuthFailed.into());
             };
             let key_hash = crate::keys::id::hash(&crate::keys::id::basic(&api.org_id, &user));
-            Ok((gw.basic_user(key_hash.as_str(), &password, req.client).await?, None))
+            Ok((gw.basic_user(&key_hash, &password, req.client).await?, None))
         }
         AuthMode::Hmac => Ok((verify_signature(gw, api, req).await?, None)),
         AuthMode::Key | AuthMode::Keyless => {
@@ -197,13 +197,13 @@ async fn find_key(gw: &Gateway, api: &LiveApi, token: &str, kind: KeyKind) -> Re
         return Ok(None);
     }
     let of_kind = |k: Option<Arc<LiveKey>>| k.filter(|k| k.kind == kind);
-    if let Some(k) = of_kind(gw.key_for(crate::keys::id::hash(token).as_str()).await?) {
+    if let Some(k) = of_kind(gw.key_for(&crate::keys::id::hash(token)).await?) {
         return Ok(Some(k));
     }
     if token.starts_with(&*api.org_id) {
         return Ok(None);
     }
-    Ok(of_kind(gw.key_for(crate::keys::id::hash(&format!("{}{token}", api.org_id)).as_str()).await?))
+    Ok(of_kind(gw.key_for(&crate::keys::id::hash(&format!("{}{token}", api.org_id))).await?))
 }
 
 async fn verify_signature(gw: &Gateway, api: &LiveApi, req: &RequestView<'_>) -> Result<Arc<LiveKey>, Refusal> {
@@ -253,7 +253,7 @@ fn requested_version(api: &LiveApi, req: &RequestView<'_>) -> String {
 /// The key may use this API, this version, this path with this method.
 fn access_rights(api: &LiveApi, key: &LiveKey, version: &str, req: &RequestView<'_>) -> Result<(), Refusal> {
     // Keys and APIs belong to organisations; one never opens another's API.
-    if key.refused || *key.org_id != *api.org_id {
+    if key.refused || key.org_id != *api.org_id {
         return Err(Refusal::Disallowed);
     }
     if !api.def.version_data.not_versioned && !version.is_empty() && !api.def.has_version(version) {

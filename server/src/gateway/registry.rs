@@ -3,7 +3,7 @@
 //! longest listen path that serves the path by whole segments.
 
 use crate::store::{Store, StoreError};
-use app::model::{ApiDefinition, AuthMode};
+use app::model::{ApiDefinition, AuthMode, OrgId};
 use axum::http::{HeaderValue, Uri};
 use std::sync::{Arc, RwLock};
 
@@ -27,7 +27,7 @@ pub struct LiveApi {
 }
 
 impl LiveApi {
-    pub fn new(org_id: String, def: ApiDefinition) -> Option<Self> {
+    pub fn new(org_id: &OrgId, def: ApiDefinition) -> Option<Self> {
         let target: Uri = def.proxy.target_url.parse().ok()?;
         let origin = format!("{}://{}", target.scheme_str()?, target.authority()?).into();
         let host = match (target.host()?, target.port_u16()) {
@@ -40,7 +40,7 @@ impl LiveApi {
             name => name.to_ascii_lowercase(),
         };
         let id_header = HeaderValue::from_str(&def.api_id).unwrap_or(HeaderValue::from_static(""));
-        Some(Self { api_id: def.api_id.as_str().into(), org_id: org_id.into(), auth: def.auth_mode(), auth_header, target, origin, host, id_header, def })
+        Some(Self { api_id: def.api_id.as_str().into(), org_id: org_id.as_str().into(), auth: def.auth_mode(), auth_header, target, origin, host, id_header, def })
     }
 
     /// The request path below the listen path (always starting with '/').
@@ -73,7 +73,7 @@ impl ApiRegistry {
             }
             // The column is the canonical domain (a definition stored before it may differ in case).
             def.domain = row.domain;
-            match LiveApi::new(row.org_id, def) {
+            match LiveApi::new(&row.org_id, def) {
                 Some(api) => apis.push(Arc::new(api)),
                 None => tracing::error!(api_id = %row.api_id, "API target URL does not parse; not served"),
             }

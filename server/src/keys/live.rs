@@ -4,7 +4,7 @@
 use super::{parse_session, Keys};
 use crate::store::StoreError;
 use axum::http::{HeaderName, HeaderValue};
-use app::model::{apply_policies, SessionState};
+use app::model::{apply_policies, KeyHash, OrgId, SessionState};
 use regex::Regex;
 use std::collections::BTreeMap;
 
@@ -24,8 +24,8 @@ pub enum KeyKind {
 }
 
 pub struct LiveKey {
-    pub hash: String,
-    pub org_id: String,
+    pub hash: KeyHash,
+    pub org_id: OrgId,
     pub kind: KeyKind,
     pub session: SessionState,
     pub hmac_secret: Option<String>,
@@ -74,7 +74,7 @@ impl KeyLabels {
 
 impl Keys {
     /// Loads a key for the gateway; `None` when there is no such key.
-    pub async fn load_live(&self, key_hash: &str) -> Result<Option<LiveKey>, StoreError> {
+    pub async fn load_live(&self, key_hash: &KeyHash) -> Result<Option<LiveKey>, StoreError> {
         let Some(row) = self.store.key(key_hash).await? else { return Ok(None) };
         let own = parse_session(&row).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let policies = self.existing_policies(&row.org_id, &own).await?;
@@ -109,8 +109,8 @@ impl Keys {
             })
             .collect();
         Ok(Some(LiveKey {
-            labels: KeyLabels::of(&row.key_hash, &session),
-            identity: identity_headers(&row.key_hash, &row.org_id, &session),
+            labels: KeyLabels::of(row.key_hash.as_str(), &session),
+            identity: identity_headers(row.key_hash.as_str(), row.org_id.as_str(), &session),
             hash: row.key_hash,
             org_id: row.org_id,
             kind,

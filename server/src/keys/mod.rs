@@ -10,8 +10,8 @@ use crate::changes::{Change, Changes};
 use crate::limits::Limits;
 use crate::store::{now, KeyFilter, KeyIndex, KeyRow, Store, StoreError};
 use crate::vault::Vault;
-use app::model::{apply_policies, trial_expiry, validate_session_rules, KeyHash, Policy, SessionState};
-pub use id::KeyRef;
+use app::model::{apply_policies, trial_expiry, validate_session_rules, KeyHash, OrgId, Policy, SessionState};
+pub use id::{KeyRef, Lookup};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -43,16 +43,26 @@ fn invalid(field: &'static str, message: impl Into<String>) -> KeyError {
     KeyError::Invalid { field, message: message.into() }
 }
 
+fn unknown_org(org_id: &str) -> KeyError {
+    invalid("org_id", format!("organisation '{org_id}' does not exist"))
+}
+
+/// The organisation a key's body names (the `/tyk` API, which may act for any). What is no
+/// organisation id is refused as an unknown organisation.
+pub fn org_of(session: &SessionState) -> Result<OrgId, KeyError> {
+    OrgId::parse(&session.org_id).ok_or_else(|| unknown_org(&session.org_id))
+}
+
 /// Which keys a caller may touch: those of its organisation, or (the `/tyk` gateway API,
 /// which holds the node's secret) any.
 #[derive(Clone, Debug)]
 pub enum Scope {
-    Org(String),
+    Org(OrgId),
     Any,
 }
 
 impl Scope {
-    fn org(&self) -> Option<&str> {
+    fn org(&self) -> Option<&OrgId> {
         match self {
             Scope::Org(o) => Some(o),
             Scope::Any => None,
@@ -141,9 +151,9 @@ impl Keys {
         self.bcrypt_cost
     }
 
-    pub async fn create(&self, org_id: &str, actor: &Actor, kind: NewKey, mut s: SessionState) -> Result<KeyData, KeyError> {
+    pub async fn create(&self, org_id: &OrgId, actor: &Actor, kind: NewKey, mut s: SessionState) -> Result<KeyData, KeyError> {
         if self.store.org(org_id).await?.is_none() {
-            return Err(invalid("org_id", format!("organisation '{org_id}' does not exist")));
+            return Err(unknown_org(org_id.as_str()));
         }
         let policies = self.prepare(org_id, &mut s).await?;
 
@@ -157,7 +167,7 @@ impl Keys {
             NewKey::Basic(username) => {
                 let username = username.unwrap_or_else(|| s.basic_auth_data.user.clone());
                 self.prepare_basic_auth(&mut s, &username, None).await?;
-                (id::basic(org_id, &username), Some(username))
+                (id::basic(org_id.as_str(), &username), Some(username))
             }
         };
         let key_hash = id::hash(&key_id);
@@ -174,8 +184,8 @@ impl Keys {
         s.hmac_string.clear();
 
         let row = KeyRow {
-            key_hash: key_hash.to_string(),
-            org_id: org_id.to_owned(),
+            key_hash: key_hash.clone(),
+            org_id: org_id.clone(),
             key_id: basic_username.as_ref().map(|_| key_id.clone()),
             basic_username: basic_username.clone(),
             alias: s.alias.clone(),
@@ -196,8 +206,8 @@ impl Keys {
             other => other?,
         }
         // A custom key may reuse the id of one deleted earlier: its counters start afresh.
-        self.limits.reset(key_hash.as_str()).await;
-        self.changes.publish(Change::Key { key_hash: key_hash.to_string() });
+        self.limits.reset(&key_hash).await;
+        self.changes.publish(Change::Key { key_hash: key_hash.clone() });
         let mut data = self.effective(&row, &s, Some(&policies)).await?;
         // The one answer that carries the HMAC secret in clear.
         if let Some(secret) = hmac {
@@ -211,7 +221,7 @@ impl Keys {
     }
 
     /// Validates a key definition and returns it with its policies applied, storing nothing.
-    pub async fn preview(&self, org_id: &str, mut s: SessionState) -> Result<SessionState, KeyError> {
+    pub async fn preview(&self, org_id: &OrgId, mut s: SessionState) -> Result<SessionState, KeyError> {
         let policies = self.prepare(org_id, &mut s).await?;
         merge(&s, &policies)
     }
@@ -220,7 +230,7 @@ impl Keys {
         let row = self.find(scope, r).await?;
         let own = parse_session(&row)?;
         let data = self.effective(&row, &own, None).await?;
-        Ok(KeyData { key_id: listed_id(&row, r), key_hash: KeyHash::from_trusted(row.key_hash), data })
+        Ok(KeyData { key_id: listed_id(&row, r), key_hash: row.key_hash, data })
     }
 
     /// Replaces a key's definition. Without `suppress_reset` its quota starts again, as in Tyk.
@@ -274,14 +284,14 @@ impl Keys {
         self.changes.publish(Change::Key { key_hash: row.key_hash.clone() });
         let (before, after) = (serde_json::to_value(&old).ok(), serde_json::to_value(&s).ok());
         self.audit
-            .record(&org_id, actor, Action::Updated, Object::Key, &row.key_hash, before.as_ref(), after.as_ref())
+            .record(&org_id, actor, Action::Updated, Object::Key, row.key_hash.as_str(), before.as_ref(), after.as_ref())
             .await?;
         let mut data = self.effective(&updated, &s, Some(&policies)).await?;
         // A secret made by this update is shown in its answer, and masked ever after.
         if let Some(secret) = new_secret {
             data.hmac_string = secret;
         }
-        Ok(KeyData { key_id: listed_id(&updated, r), key_hash: KeyHash::from_trusted(updated.key_hash), data })
+        Ok(KeyData { key_id: listed_id(&updated, r), key_hash: updated.key_hash, data })
     }
 
     /// Deletes a key; returns its hash.
@@ -293,9 +303,9 @@ impl Keys {
         self.limits.reset(&row.key_hash).await;
         self.changes.publish(Change::Key { key_hash: row.key_hash.clone() });
         let before = serde_json::from_str::<Value>(&row.session).ok();
-        self.audit.record(&row.org_id, actor, Action::Deleted, Object::Key, &row.key_hash, before.as_ref(), None).await?;
+        self.audit.record(&row.org_id, actor, Action::Deleted, Object::Key, row.key_hash.as_str(), before.as_ref(), None).await?;
         tracing::info!(org_id = %row.org_id, key_hash = %row.key_hash, "key deleted");
-        Ok(KeyHash::from_trusted(row.key_hash))
+        Ok(row.key_hash)
     }
 
     /// A page of keys matching the filter, and how many match in all.
@@ -303,7 +313,7 @@ impl Keys {
         let (rows, total) = self.store.keys(filter, limit, offset).await?;
         let keys = rows
             .into_iter()
-            .map(|row| ListedKey { listed_id: row.key_id.clone().unwrap_or_else(|| row.key_hash.clone()), row })
+            .map(|row| ListedKey { listed_id: row.key_id.clone().unwrap_or_else(|| row.key_hash.to_string()), row })
             .collect();
         Ok((keys, total))
     }
@@ -315,14 +325,14 @@ impl Keys {
         for k in keys {
             let own = parse_session(&k.row)?;
             let data = self.effective(&k.row, &own, None).await?;
-            out.push(KeyData { key_id: k.listed_id, key_hash: KeyHash::from_trusted(k.row.key_hash), data });
+            out.push(KeyData { key_id: k.listed_id, key_hash: k.row.key_hash, data });
         }
         Ok((out, total))
     }
 
     /// Sets a key's policies (Tyk's `POST /tyk/keys/policy/{keyHash}`).
-    pub async fn set_policies(&self, actor: &Actor, key_hash: &str, policy_ids: Vec<String>) -> Result<KeyData, KeyError> {
-        let r = KeyRef { id: key_hash.to_owned(), hashed: true, ..Default::default() };
+    pub async fn set_policies(&self, actor: &Actor, key_hash: &KeyHash, policy_ids: Vec<String>) -> Result<KeyData, KeyError> {
+        let r = KeyRef::hash(key_hash);
         let row = self.find(&Scope::Any, &r).await?;
         let mut s = parse_session(&row)?;
         s.apply_policies = policy_ids;
@@ -331,7 +341,7 @@ impl Keys {
     }
 
     /// Refreshes the listing index of the keys that apply a policy, after it changed.
-    pub async fn reindex_policy(&self, org_id: &str, policy_id: &str) -> Result<(), StoreError> {
+    pub async fn reindex_policy(&self, org_id: &OrgId, policy_id: &str) -> Result<(), StoreError> {
         for row in self.store.keys_with_policy(org_id, policy_id).await? {
             let Ok(own) = parse_session(&row) else { continue };
             let policies = self.existing_policies(&row.org_id, &own).await?;
@@ -351,7 +361,7 @@ impl Keys {
         let mut effective = self.effective(&row, &own, None).await?;
         effective.hmac_string.clear();
         Ok(KeyDefinition {
-            key_hash: KeyHash::from_trusted(row.key_hash.clone()),
+            key_hash: row.key_hash.clone(),
             basic_username: row.basic_username.clone(),
             own,
             effective,
@@ -366,7 +376,7 @@ impl Keys {
     /// refused as Tyk refuses it.
     async fn find(&self, scope: &Scope, r: &KeyRef) -> Result<KeyRow, KeyError> {
         for hash in r.candidates(scope.org()) {
-            if let Some(row) = self.store.key(hash.as_str()).await? {
+            if let Some(row) = self.store.key(&hash).await? {
                 return match scope {
                     Scope::Org(org) if *org != row.org_id => Err(KeyError::NonOwned),
                     _ => Ok(row),
@@ -377,9 +387,9 @@ impl Keys {
     }
 
     /// The rules every key definition follows; returns the policies it applies.
-    async fn prepare(&self, org_id: &str, s: &mut SessionState) -> Result<Vec<Policy>, KeyError> {
+    async fn prepare(&self, org_id: &OrgId, s: &mut SessionState) -> Result<Vec<Policy>, KeyError> {
         // The caller's organisation always wins over one in the body.
-        s.org_id = org_id.to_owned();
+        s.org_id = org_id.to_string();
         // The rules shared with the dashboard's form (app::model::forms), for every way in.
         validate_session_rules(s).map_err(|e| KeyError::Invalid { field: field_name(&e.field), message: e.message })?;
         self.apis.check_access_rights(org_id, &mut s.access_rights).await?;
@@ -432,7 +442,7 @@ impl Keys {
 
     /// The policies of a stored key that still exist (a deleted one is skipped, as Tyk does
     /// when a key has several).
-    async fn existing_policies(&self, org_id: &str, s: &SessionState) -> Result<Vec<Policy>, StoreError> {
+    async fn existing_policies(&self, org_id: &OrgId, s: &SessionState) -> Result<Vec<Policy>, StoreError> {
         let mut out = Vec::new();
         for pid in s.policy_ids() {
             if let Some(row) = self.store.policy(org_id, pid).await? {
@@ -504,5 +514,5 @@ fn parse_session(row: &KeyRow) -> Result<SessionState, KeyError> {
 
 /// The id a read answers with: the clear id of a basic-auth user, else what the caller used.
 fn listed_id(row: &KeyRow, r: &KeyRef) -> String {
-    row.key_id.clone().unwrap_or_else(|| if r.hashed { row.key_hash.clone() } else { r.id.clone() })
+    row.key_id.clone().unwrap_or_else(|| if r.lookup == Lookup::Hash { row.key_hash.to_string() } else { r.id.clone() })
 }

@@ -11,6 +11,7 @@ pub mod rate;
 pub mod redis;
 
 use crate::metrics::Metrics;
+use app::model::KeyHash;
 use quota::{QuotaDecision, QuotaState, Quotas};
 use rate::{Decision, Rate, RateLimiter};
 use std::sync::Arc;
@@ -133,7 +134,8 @@ impl Limits {
     }
 
     /// Starts a key's counters again (its quota was reset, or it was deleted).
-    pub async fn reset(&self, key_hash: &str) {
+    pub async fn reset(&self, key_hash: &KeyHash) {
+        let key_hash = key_hash.as_str();
         self.quotas.reset(key_hash);
         self.rate.forget(key_hash);
         if let Some(redis) = &self.redis {
@@ -145,7 +147,8 @@ impl Limits {
     }
 
     /// A key's live quota usage.
-    pub async fn usage(&self, key_hash: &str, scope: &str) -> Result<Option<QuotaState>, crate::store::StoreError> {
+    pub async fn usage(&self, key_hash: &KeyHash, scope: &str) -> Result<Option<QuotaState>, crate::store::StoreError> {
+        let key_hash = key_hash.as_str();
         if let Some(redis) = self.redis.as_ref().filter(|r| r.is_up()) {
             match redis.usage(key_hash, scope).await {
                 Ok(Some(state)) => return Ok(Some(state)),

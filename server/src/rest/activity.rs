@@ -12,6 +12,7 @@ use axum::{Json, Router};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
+use app::model::KeyHash;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/activity/keys/{key_hash}/{sd}/{sm}/{sy}/{ed}/{em}/{ey}", get(key_activity))
@@ -104,6 +105,10 @@ pub(super) async fn key_activity(ApiUser(user): ApiUser, State(s): State<AppStat
     if to <= from {
         return Err(DashboardError::BadRequest("The end date is before the start date".into()));
     }
+    // A path that is no key hash names no key: no traffic.
+    let Some(hash) = KeyHash::parse_hex(&hash) else {
+        return Ok(Json(AggregateAnalyticsData { data: Vec::new(), pages: 1 }));
+    };
     let hours = s.reports.key_traffic(&user.org_id, &hash, from, to, 3600).await?;
     Ok(Json(AggregateAnalyticsData { data: hours.iter().map(ResultUnit::from).collect(), pages: 1 }))
 }

@@ -8,6 +8,7 @@ use crate::accounts::{org_document, NewOrg, NewUserRequest};
 use crate::audit::Actor;
 use crate::auth::Admin;
 use crate::state::AppState;
+use app::model::{OrgId, UserId};
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -34,7 +35,7 @@ pub fn router() -> Router<AppState> {
     ))]
 async fn create_org(_: Admin, State(s): State<AppState>, JsonBody(doc): JsonBody<Value>) -> Result<Json<Value>, DashboardError> {
     let org = s.accounts.create_org(NewOrg::try_from(doc)?).await?;
-    Ok(ok_message("Org created", Value::String(org.id)))
+    Ok(ok_message("Org created", Value::String(org.id.into())))
 }
 
 /// List organisations
@@ -55,7 +56,11 @@ async fn list_orgs(_: Admin, State(s): State<AppState>) -> Result<Json<Value>, D
         (status = 404, description = "No such organisation", body = ApiResponse),
     ))]
 async fn get_org(_: Admin, State(s): State<AppState>, Path(org_id): Path<String>) -> Result<Json<Value>, DashboardError> {
-    match s.accounts.org(&org_id).await {
+    let found = match OrgId::parse(&org_id) {
+        Some(id) => s.accounts.org(&id).await,
+        None => Err(crate::accounts::AccountError::NotFound),
+    };
+    match found {
         Ok(org) => Ok(Json(org_document(&org))),
         Err(crate::accounts::AccountError::NotFound) => Err(DashboardError::NotFound("Could not retrieve org detail".into())),
         Err(e) => Err(e.into()),
@@ -95,12 +100,14 @@ struct UserFilter {
         (status = 404, description = "The organisation does not exist", body = ApiResponse),
     ))]
 async fn list_users(_: Admin, State(s): State<AppState>, Query(f): Query<UserFilter>) -> Result<Json<Value>, DashboardError> {
-    if let Some(org) = &f.org_id {
-        if s.accounts.org(org).await.is_err() {
-            return Err(DashboardError::NotFound(format!("Organisation '{org}' does not exist")));
-        }
-    }
-    let users: Vec<Value> = s.accounts.users(f.org_id.as_deref()).await?.iter().map(|u| user_json(u, None)).collect();
+    let org = match &f.org_id {
+        Some(org) => match OrgId::parse(org) {
+            Some(id) if s.accounts.org(&id).await.is_ok() => Some(id),
+            _ => return Err(DashboardError::NotFound(format!("Organisation '{org}' does not exist"))),
+        },
+        None => None,
+    };
+    let users: Vec<Value> = s.accounts.users(org.as_ref()).await?.iter().map(|u| user_json(u, None)).collect();
     Ok(Json(json!({ "users": users, "pages": 0 })))
 }
 
@@ -113,7 +120,11 @@ async fn list_users(_: Admin, State(s): State<AppState>, Query(f): Query<UserFil
         (status = 404, description = "No such user", body = ApiResponse),
     ))]
 async fn get_user(_: Admin, State(s): State<AppState>, Path(user_id): Path<String>) -> Result<Json<Value>, DashboardError> {
-    match s.accounts.user(&user_id).await {
+    let found = match UserId::parse(&user_id) {
+        Some(id) => s.accounts.user(&id).await,
+        None => Err(crate::accounts::AccountError::NotFound),
+    };
+    match found {
         Ok(u) => Ok(Json(user_json(&u, None))),
         Err(crate::accounts::AccountError::NotFound) => Err(DashboardError::NotFound("Could not retrieve user detail".into())),
         Err(e) => Err(e.into()),

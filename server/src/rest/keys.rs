@@ -6,10 +6,10 @@ use super::openapi::schemas::{ApiResponse, KeyData, Keys, KeysDetailed};
 use super::{ok_message, pages, PAGE_SIZE};
 use crate::auth::ApiUser;
 use crate::keys::id::is_set;
-use crate::keys::{KeyRef, NewKey, Scope};
+use crate::keys::{KeyRef, Lookup, NewKey, Scope};
 use crate::state::AppState;
 use crate::store::{KeyFilter, UserRow};
-use app::model::SessionState;
+use app::model::{OrgId, SessionState};
 use axum::extract::{Path, Query, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -70,15 +70,15 @@ struct ApiFilter {
 }
 
 impl ListQuery {
-    fn filter(self, org_id: &str, api_id: String) -> (KeyFilter, i64, i64) {
+    fn filter(self, org_id: &OrgId, api_id: String) -> (KeyFilter, i64, i64) {
         let (limit, offset) = super::PageQuery { p: self.p, q: String::new() }.window();
         let filter = KeyFilter {
-            org_id: org_id.to_owned(),
-            api_id,
-            tag: self.tag,
-            policy_id: self.policy,
-            alias: self.alias,
-            q: self.q,
+            org_id: Some(org_id.clone()),
+            api_id: KeyFilter::text(&api_id),
+            tag: KeyFilter::text(&self.tag),
+            policy_id: KeyFilter::text(&self.policy),
+            alias: KeyFilter::text(&self.alias),
+            q: KeyFilter::text(&self.q),
             ..KeyFilter::default()
         };
         (filter, limit, offset)
@@ -183,7 +183,7 @@ async fn update_basic(
     Query(q): Query<UpdateQuery>,
     JsonBody(session): JsonBody<SessionState>,
 ) -> Result<Json<Value>, DashboardError> {
-    let r = KeyRef { id: username, username: true, ..Default::default() };
+    let r = KeyRef::new(username, Lookup::Username);
     let key = s.keys.update(&org(&user), &user.actor(), &r, session, is_set(&q.suppress_reset)).await?;
     Ok(Json(key.to_json()))
 }

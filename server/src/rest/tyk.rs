@@ -6,11 +6,11 @@ use super::json::parse;
 use super::openapi::schemas::{ApiAllKeys, ApiModifyKeySuccess, ApiStatusMessage};
 use crate::audit::Actor;
 use crate::keys::id::is_set;
-use crate::keys::{KeyError, KeyRef, NewKey, Scope};
+use crate::keys::{org_of, KeyError, KeyRef, NewKey, Scope};
 use crate::policies::PolicyError;
 use crate::state::AppState;
 use crate::store::{KeyFilter, StoreError};
-use app::model::{Policy, SessionState};
+use app::model::{KeyHash, OrgId, Policy, SessionState};
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
@@ -133,7 +133,7 @@ const RESET_ON_CREATE: &str = "Accepted for Tyk's clients; no effect: a new key'
     params(ListQuery),
     responses((status = 200, description = "The keys", body = ApiAllKeys)))]
 async fn list_keys(_: GatewayAdmin, State(s): State<AppState>, Query(q): Query<ListQuery>) -> Result<Json<Value>, GatewayApiError> {
-    let filter = KeyFilter { api_id: q.api_id, ..Default::default() };
+    let filter = KeyFilter { api_id: KeyFilter::text(&q.api_id), ..Default::default() };
     let (keys, _) = s.keys.list(&filter, i64::MAX, 0).await.map_err(|e| key_error(e, "Key not found"))?;
     let ids: Vec<&str> = keys.iter().map(|k| k.listed_id.as_str()).collect();
     Ok(Json(json!({ "keys": ids })))
@@ -141,7 +141,7 @@ async fn list_keys(_: GatewayAdmin, State(s): State<AppState>, Query(q): Query<L
 
 async fn create(s: &AppState, kind: NewKey, bytes: &Bytes) -> Result<Json<Value>, GatewayApiError> {
     let session: SessionState = body(bytes)?;
-    let org = session.org_id.clone();
+    let org = org_of(&session).map_err(|e| key_error(e, "Key not found"))?;
     let key = s.keys.create(&org, &Actor::GatewayApi, kind, session).await.map_err(|e| key_error(e, "Key not found"))?;
     Ok(shown_once(action(&key.key_id, "added", Some(key.key_hash.as_str())), &key))
 }
@@ -209,7 +209,7 @@ async fn create_custom_key(_: GatewayAdmin, State(s): State<AppState>, Path(key_
     ))]
 async fn preview_key(_: GatewayAdmin, State(s): State<AppState>, bytes: Bytes) -> Result<Json<Value>, GatewayApiError> {
     let session: SessionState = body(&bytes)?;
-    let org = session.org_id.clone();
+    let org = org_of(&session).map_err(|e| key_error(e, "Key not found"))?;
     let data = s.keys.preview(&org, session).await.map_err(|e| key_error(e, "Key not found"))?;
     Ok(Json(serde_json::to_value(data).unwrap_or_default()))
 }
@@ -304,7 +304,9 @@ async fn set_policies(_: GatewayAdmin, State(s): State<AppState>, Path(key_hash)
     if ids.is_empty() && !instruction.policy.is_empty() {
         ids.push(instruction.policy);
     }
-    s.keys.set_policies(&Actor::GatewayApi, &key_hash, ids).await.map_err(|e| key_error(e, "Key not found"))?;
+    // What is no hash names no key.
+    let hash = KeyHash::parse_hex(&key_hash).ok_or(KeyError::NotFound).map_err(|e| key_error(e, "Key not found"))?;
+    s.keys.set_policies(&Actor::GatewayApi, &hash, ids).await.map_err(|e| key_error(e, "Key not found"))?;
     Ok(action(&key_hash, "updated", None))
 }
 
@@ -329,10 +331,10 @@ async fn list_policies(_: GatewayAdmin, State(s): State<AppState>) -> Result<Jso
     ))]
 async fn create_policy(_: GatewayAdmin, State(s): State<AppState>, bytes: Bytes) -> Result<Json<Value>, GatewayApiError> {
     let p: Policy = body(&bytes)?;
-    if !s.accounts.org_exists(&p.org_id).await? {
-        return Err(GatewayApiError::new(StatusCode::BAD_REQUEST, format!("org_id: organisation '{}' does not exist", p.org_id)));
-    }
-    let org = p.org_id.clone();
+    let org = match OrgId::parse(&p.org_id) {
+        Some(org) if s.accounts.org_exists(&org).await? => org,
+        _ => return Err(GatewayApiError::new(StatusCode::BAD_REQUEST, format!("org_id: organisation '{}' does not exist", p.org_id))),
+    };
     let p = s.policies.create(&org, &Actor::GatewayApi, p).await?;
     Ok(action(&p.id, "added", None))
 }

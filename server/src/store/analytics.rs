@@ -1,9 +1,9 @@
 use super::{Backend, Store, StoreError};
 use crate::analytics::Record;
-use sqlx::Row;
+use app::model::{KeyHash, OrgId};
 
 /// One hour of one key's traffic on one API with one status.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct HourlyRow {
     pub hour: i64,
     pub status: i64,
@@ -106,37 +106,20 @@ impl Store {
     }
 
     /// A key's hourly aggregates in [from, to) (unix seconds), oldest first.
-    pub async fn key_activity(&self, org_id: &str, key_hash: &str, from: i64, to: i64) -> Result<Vec<HourlyRow>, StoreError> {
-        let rows = sqlx::query(
+    pub async fn key_activity(&self, org_id: &OrgId, key_hash: &KeyHash, from: i64, to: i64) -> Result<Vec<HourlyRow>, StoreError> {
+        Ok(sqlx::query_as(
             "SELECT hour, status, CAST(SUM(hits) AS BIGINT) AS hits, SUM(latency_ms) AS latency_ms, SUM(upstream_ms) AS upstream_ms, \
              MIN(min_latency_ms) AS min_latency_ms, MAX(max_latency_ms) AS max_latency_ms, \
              MIN(min_upstream_ms) AS min_upstream_ms, MAX(max_upstream_ms) AS max_upstream_ms, MAX(last_hit_ms) AS last_hit_ms \
              FROM analytics_hourly WHERE org_id = $1 AND key_hash = $2 AND hour >= $3 AND hour < $4 \
              GROUP BY hour, status ORDER BY hour, status",
         )
-        .bind(org_id)
-        .bind(key_hash)
+        .bind(org_id.as_str())
+        .bind(key_hash.as_str())
         .bind(from)
         .bind(to)
         .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter()
-            .map(|r| {
-                Ok(HourlyRow {
-                    hour: r.try_get("hour")?,
-                    status: r.try_get("status")?,
-                    hits: r.try_get("hits")?,
-                    latency_ms: r.try_get("latency_ms")?,
-                    upstream_ms: r.try_get("upstream_ms")?,
-                    min_latency_ms: r.try_get("min_latency_ms")?,
-                    max_latency_ms: r.try_get("max_latency_ms")?,
-                    min_upstream_ms: r.try_get("min_upstream_ms")?,
-                    max_upstream_ms: r.try_get("max_upstream_ms")?,
-                    last_hit_ms: r.try_get("last_hit_ms")?,
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(StoreError::from)
+        .await?)
     }
 
     /// How many raw records there are for an organisation (tests and retention).

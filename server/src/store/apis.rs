@@ -1,11 +1,12 @@
 use super::{Store, StoreError};
-use sqlx::Row;
+use app::model::OrgId;
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct ApiRow {
     pub api_id: String,
     pub mongo_id: String,
-    pub org_id: String,
+    #[sqlx(try_from = "String")]
+    pub org_id: OrgId,
     pub name: String,
     /// Tyk's `domain`, in lower case; '' for every host.
     pub domain: String,
@@ -18,25 +19,12 @@ pub struct ApiRow {
 
 const COLUMNS: &str = "api_id, mongo_id, org_id, name, domain, listen_path, definition, created_at, updated_at";
 
-fn from_row(row: sqlx::any::AnyRow) -> Result<ApiRow, sqlx::Error> {
-    Ok(ApiRow {
-        api_id: row.try_get("api_id")?,
-        mongo_id: row.try_get("mongo_id")?,
-        org_id: row.try_get("org_id")?,
-        name: row.try_get("name")?,
-        domain: row.try_get("domain")?,
-        listen_path: row.try_get("listen_path")?,
-        definition: row.try_get("definition")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-    })
-}
-
 /// Where an API is served: its host (Tyk's `domain`, '' for any) and listen path.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct ApiRoute {
     pub api_id: String,
-    pub org_id: String,
+    #[sqlx(try_from = "String")]
+    pub org_id: OrgId,
     pub domain: String,
     pub listen_path: String,
 }
@@ -49,7 +37,7 @@ impl Store {
         )
         .bind(&api.api_id)
         .bind(&api.mongo_id)
-        .bind(&api.org_id)
+        .bind(api.org_id.as_str())
         .bind(&api.name)
         .bind(&api.listen_path)
         .bind(&api.definition)
@@ -71,7 +59,7 @@ impl Store {
         .bind(&api.definition)
         .bind(api.updated_at)
         .bind(&api.api_id)
-        .bind(&api.org_id)
+        .bind(api.org_id.as_str())
         .bind(&api.domain)
         .execute(&self.pool)
         .await
@@ -86,51 +74,38 @@ impl Store {
 
     /// Every API's route, whatever its organisation: what a new route must not overlap.
     pub async fn api_routes(&self) -> Result<Vec<ApiRoute>, StoreError> {
-        let rows = sqlx::query("SELECT api_id, org_id, domain, listen_path FROM apis").fetch_all(&self.pool).await?;
-        rows.into_iter()
-            .map(|row| {
-                Ok(ApiRoute {
-                    api_id: row.try_get("api_id")?,
-                    org_id: row.try_get("org_id")?,
-                    domain: row.try_get("domain")?,
-                    listen_path: row.try_get("listen_path")?,
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(StoreError::from)
+        Ok(sqlx::query_as("SELECT api_id, org_id, domain, listen_path FROM apis").fetch_all(&self.pool).await?)
     }
 
     /// An API by its `api_id` or its internal id, whatever its organisation.
     pub async fn api_any_org(&self, id: &str) -> Result<Option<ApiRow>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM apis WHERE api_id = $1 OR mongo_id = $1");
-        let row = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await?;
-        Ok(row.map(from_row).transpose()?)
+        Ok(sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await?)
     }
 
     /// The APIs of an organisation whose name or listen path contains `q`, a page at a time.
-    pub async fn apis(&self, org_id: &str, q: &str, limit: i64, offset: i64) -> Result<(Vec<ApiRow>, i64), StoreError> {
+    pub async fn apis(&self, org_id: &OrgId, q: &str, limit: i64, offset: i64) -> Result<(Vec<ApiRow>, i64), StoreError> {
         let pattern = format!("%{}%", q.to_lowercase());
         let filter = "FROM apis WHERE org_id = $1 AND (LOWER(name) LIKE $2 OR LOWER(listen_path) LIKE $2)";
         let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) {filter}"))
-            .bind(org_id)
+            .bind(org_id.as_str())
             .bind(&pattern)
             .fetch_one(&self.pool)
             .await?;
         let sql = format!("SELECT {COLUMNS} {filter} ORDER BY created_at, api_id LIMIT $3 OFFSET $4");
-        let rows = sqlx::query(&sql).bind(org_id).bind(&pattern).bind(limit).bind(offset).fetch_all(&self.pool).await?;
-        Ok((rows.into_iter().map(from_row).collect::<Result<_, _>>()?, total))
+        let rows = sqlx::query_as(&sql).bind(org_id.as_str()).bind(&pattern).bind(limit).bind(offset).fetch_all(&self.pool).await?;
+        Ok((rows, total))
     }
 
     /// Every API of every organisation: what the gateway serves.
     pub async fn all_apis(&self) -> Result<Vec<ApiRow>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM apis");
-        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
-        Ok(rows.into_iter().map(from_row).collect::<Result<_, _>>()?)
+        Ok(sqlx::query_as(&sql).fetch_all(&self.pool).await?)
     }
 
-    pub async fn delete_api(&self, org_id: &str, api_id: &str) -> Result<bool, StoreError> {
+    pub async fn delete_api(&self, org_id: &OrgId, api_id: &str) -> Result<bool, StoreError> {
         let done = sqlx::query("DELETE FROM apis WHERE org_id = $1 AND api_id = $2")
-            .bind(org_id)
+            .bind(org_id.as_str())
             .bind(api_id)
             .execute(&self.pool)
             .await?;

@@ -1,10 +1,11 @@
 use super::{Store, StoreError};
-use sqlx::Row;
+use app::model::OrgId;
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct AuditRow {
     pub id: i64,
-    pub org_id: String,
+    #[sqlx(try_from = "String")]
+    pub org_id: OrgId,
     pub actor: String,
     pub action: String,
     pub object_type: String,
@@ -20,7 +21,7 @@ impl Store {
             "INSERT INTO audit_log (org_id, actor, action, object_type, object_id, at, changes) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
-        .bind(&e.org_id)
+        .bind(e.org_id.as_str())
         .bind(&e.actor)
         .bind(&e.action)
         .bind(&e.object_type)
@@ -33,35 +34,20 @@ impl Store {
     }
 
     /// Newest first.
-    pub async fn audit(&self, org_id: &str, limit: i64, offset: i64) -> Result<(Vec<AuditRow>, i64), StoreError> {
+    pub async fn audit(&self, org_id: &OrgId, limit: i64, offset: i64) -> Result<(Vec<AuditRow>, i64), StoreError> {
         let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE org_id = $1")
-            .bind(org_id)
+            .bind(org_id.as_str())
             .fetch_one(&self.pool)
             .await?;
-        let rows = sqlx::query(
+        let rows = sqlx::query_as(
             "SELECT id, org_id, actor, action, object_type, object_id, at, changes FROM audit_log \
              WHERE org_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3",
         )
-        .bind(org_id)
+        .bind(org_id.as_str())
         .bind(limit)
         .bind(offset)
         .fetch_all(&self.pool)
         .await?;
-        let rows = rows
-            .into_iter()
-            .map(|r| {
-                Ok(AuditRow {
-                    id: r.try_get("id")?,
-                    org_id: r.try_get("org_id")?,
-                    actor: r.try_get("actor")?,
-                    action: r.try_get("action")?,
-                    object_type: r.try_get("object_type")?,
-                    object_id: r.try_get("object_id")?,
-                    at: r.try_get("at")?,
-                    changes: r.try_get("changes")?,
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()?;
         Ok((rows, total))
     }
 }

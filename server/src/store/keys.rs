@@ -1,15 +1,17 @@
 use super::{Store, StoreError};
-use app::model::{KeySort, StatusFilter};
-use sqlx::Row;
+use app::model::{KeyHash, KeySort, OrgId, StatusFilter};
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct KeyRow {
-    pub key_hash: String,
-    pub org_id: String,
+    #[sqlx(try_from = "String")]
+    pub key_hash: KeyHash,
+    #[sqlx(try_from = "String")]
+    pub org_id: OrgId,
     /// The key in clear, only for basic-auth users (org id + username): it is no secret.
     pub key_id: Option<String>,
     pub basic_username: Option<String>,
     pub alias: String,
+    #[sqlx(try_from = "super::IntBool")]
     pub is_inactive: bool,
     pub expires: i64,
     /// The key's own SessionState JSON, without its HMAC secret.
@@ -20,23 +22,31 @@ pub struct KeyRow {
     pub updated_at: i64,
 }
 
-/// What listing and search can ask for. Empty strings mean "any".
+/// What listing and search can ask for; `None` means "any".
 #[derive(Clone, Debug, Default)]
 pub struct KeyFilter {
-    pub org_id: String,
-    pub api_id: String,
-    pub tag: String,
-    pub policy_id: String,
-    pub alias: String,
+    pub org_id: Option<OrgId>,
+    pub api_id: Option<String>,
+    pub tag: Option<String>,
+    pub policy_id: Option<String>,
+    /// A substring of the alias.
+    pub alias: Option<String>,
     /// A substring of the key hash, the clear key id (basic-auth users) or the alias.
-    pub q: String,
+    pub q: Option<String>,
     /// The dashboard's search box: like `q`, and also a tag, a policy (id or name) or an API
     /// (id or name) of the key.
-    pub search: String,
+    pub search: Option<String>,
     pub status: StatusFilter,
     /// Unix seconds, for `status`.
     pub now: i64,
     pub order: KeySort,
+}
+
+impl KeyFilter {
+    /// A criterion as a query string or a search box gives it: empty means "any".
+    pub fn text(s: &str) -> Option<String> {
+        Some(s).filter(|s| !s.is_empty()).map(str::to_owned)
+    }
 }
 
 /// The side tables that make listing and search fast: the APIs a key grants, its tags and its
@@ -50,27 +60,11 @@ pub struct KeyIndex {
 
 const COLUMNS: &str = "key_hash, org_id, key_id, basic_username, alias, is_inactive, expires, session, hmac_secret, created_at, updated_at";
 
-fn from_row(row: sqlx::any::AnyRow) -> Result<KeyRow, sqlx::Error> {
-    Ok(KeyRow {
-        key_hash: row.try_get("key_hash")?,
-        org_id: row.try_get("org_id")?,
-        key_id: row.try_get("key_id")?,
-        basic_username: row.try_get("basic_username")?,
-        alias: row.try_get("alias")?,
-        is_inactive: row.try_get::<i64, _>("is_inactive")? != 0,
-        expires: row.try_get("expires")?,
-        session: row.try_get("session")?,
-        hmac_secret: row.try_get("hmac_secret")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-    })
-}
-
 type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
 
-async fn write_index(tx: &mut Tx<'_>, key_hash: &str, index: &KeyIndex) -> Result<(), sqlx::Error> {
+async fn write_index(tx: &mut Tx<'_>, key_hash: &KeyHash, index: &KeyIndex) -> Result<(), sqlx::Error> {
     for table in ["key_apis", "key_tags", "key_policies"] {
-        sqlx::query(&format!("DELETE FROM {table} WHERE key_hash = $1")).bind(key_hash).execute(&mut **tx).await?;
+        sqlx::query(&format!("DELETE FROM {table} WHERE key_hash = $1")).bind(key_hash.as_str()).execute(&mut **tx).await?;
     }
     let sets: [(&str, &str, &[String]); 3] = [
         ("key_apis", "api_id", &index.api_ids),
@@ -81,7 +75,7 @@ async fn write_index(tx: &mut Tx<'_>, key_hash: &str, index: &KeyIndex) -> Resul
         let mut seen = std::collections::BTreeSet::new();
         for v in values.iter().filter(|v| seen.insert(v.as_str())) {
             sqlx::query(&format!("INSERT INTO {table} (key_hash, {column}) VALUES ($1, $2)"))
-                .bind(key_hash)
+                .bind(key_hash.as_str())
                 .bind(v)
                 .execute(&mut **tx)
                 .await?;
@@ -96,8 +90,8 @@ impl Store {
         sqlx::query(&format!(
             "INSERT INTO keys ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
         ))
-        .bind(&k.key_hash)
-        .bind(&k.org_id)
+        .bind(k.key_hash.as_str())
+        .bind(k.org_id.as_str())
         .bind(&k.key_id)
         .bind(&k.basic_username)
         .bind(&k.alias)
@@ -128,8 +122,8 @@ impl Store {
         .bind(&k.session)
         .bind(&k.hmac_secret)
         .bind(k.updated_at)
-        .bind(&k.key_hash)
-        .bind(&k.org_id)
+        .bind(k.key_hash.as_str())
+        .bind(k.org_id.as_str())
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() != 1 {
@@ -137,32 +131,31 @@ impl Store {
         }
         write_index(&mut tx, &k.key_hash, index).await?;
         if reset_quota {
-            sqlx::query("DELETE FROM quota_counters WHERE key_hash = $1").bind(&k.key_hash).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM quota_counters WHERE key_hash = $1").bind(k.key_hash.as_str()).execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(true)
     }
 
     /// Replaces only the listing index of a key (after one of its policies changed).
-    pub async fn reindex_key(&self, key_hash: &str, index: &KeyIndex) -> Result<(), StoreError> {
+    pub async fn reindex_key(&self, key_hash: &KeyHash, index: &KeyIndex) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         write_index(&mut tx, key_hash, index).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    pub async fn key(&self, key_hash: &str) -> Result<Option<KeyRow>, StoreError> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM keys WHERE key_hash = $1"))
-            .bind(key_hash)
+    pub async fn key(&self, key_hash: &KeyHash) -> Result<Option<KeyRow>, StoreError> {
+        Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM keys WHERE key_hash = $1"))
+            .bind(key_hash.as_str())
             .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.map(from_row).transpose()?)
+            .await?)
     }
 
-    pub async fn delete_key(&self, org_id: &str, key_hash: &str) -> Result<bool, StoreError> {
+    pub async fn delete_key(&self, org_id: &OrgId, key_hash: &KeyHash) -> Result<bool, StoreError> {
         let done = sqlx::query("DELETE FROM keys WHERE key_hash = $1 AND org_id = $2")
-            .bind(key_hash)
-            .bind(org_id)
+            .bind(key_hash.as_str())
+            .bind(org_id.as_str())
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected() == 1)
@@ -176,28 +169,28 @@ impl Store {
             binds.push(value);
             clauses.push(clause.replace("$n", &format!("${}", binds.len())));
         };
-        if !f.org_id.is_empty() {
-            add("org_id = $n", f.org_id.clone());
+        if let Some(org_id) = &f.org_id {
+            add("org_id = $n", org_id.to_string());
         }
-        if !f.api_id.is_empty() {
-            add("key_hash IN (SELECT key_hash FROM key_apis WHERE api_id = $n)", f.api_id.clone());
+        if let Some(api_id) = &f.api_id {
+            add("key_hash IN (SELECT key_hash FROM key_apis WHERE api_id = $n)", api_id.clone());
         }
-        if !f.tag.is_empty() {
-            add("key_hash IN (SELECT key_hash FROM key_tags WHERE tag = $n)", f.tag.clone());
+        if let Some(tag) = &f.tag {
+            add("key_hash IN (SELECT key_hash FROM key_tags WHERE tag = $n)", tag.clone());
         }
-        if !f.policy_id.is_empty() {
-            add("key_hash IN (SELECT key_hash FROM key_policies WHERE policy_id = $n)", f.policy_id.clone());
+        if let Some(policy_id) = &f.policy_id {
+            add("key_hash IN (SELECT key_hash FROM key_policies WHERE policy_id = $n)", policy_id.clone());
         }
-        if !f.alias.is_empty() {
-            add("LOWER(alias) LIKE $n", format!("%{}%", f.alias.to_lowercase()));
+        if let Some(alias) = &f.alias {
+            add("LOWER(alias) LIKE $n", format!("%{}%", alias.to_lowercase()));
         }
-        if !f.q.is_empty() {
+        if let Some(q) = &f.q {
             add(
                 "(key_hash LIKE $n OR LOWER(alias) LIKE $n OR LOWER(COALESCE(key_id, '')) LIKE $n)",
-                format!("%{}%", f.q.to_lowercase()),
+                format!("%{}%", q.to_lowercase()),
             );
         }
-        if !f.search.is_empty() {
+        if let Some(search) = &f.search {
             add(
                 "(key_hash LIKE $n OR LOWER(alias) LIKE $n OR LOWER(COALESCE(key_id, '')) LIKE $n \
                  OR key_hash IN (SELECT key_hash FROM key_tags WHERE LOWER(tag) LIKE $n) \
@@ -205,7 +198,7 @@ impl Store {
                     OR kp.policy_id IN (SELECT p.id FROM policies p WHERE p.org_id = keys.org_id AND LOWER(p.name) LIKE $n)) \
                  OR key_hash IN (SELECT ka.key_hash FROM key_apis ka WHERE LOWER(ka.api_id) LIKE $n \
                     OR ka.api_id IN (SELECT a.api_id FROM apis a WHERE a.org_id = keys.org_id AND LOWER(a.name) LIKE $n)))",
-                format!("%{}%", f.search.to_lowercase()),
+                format!("%{}%", search.to_lowercase()),
             );
         }
         // `now` is our own number, not the caller's text: written into the SQL, it compares as
@@ -236,20 +229,19 @@ impl Store {
             n + 1,
             n + 2
         );
-        let mut query = sqlx::query(&sql);
+        let mut query = sqlx::query_as(&sql);
         for b in &binds {
             query = query.bind(b);
         }
         let rows = query.bind(limit).bind(offset).fetch_all(&self.pool).await?;
-        Ok((rows.into_iter().map(from_row).collect::<Result<_, _>>()?, total))
+        Ok((rows, total))
     }
 
     /// The keys of an organisation that name a policy.
-    pub async fn keys_with_policy(&self, org_id: &str, policy_id: &str) -> Result<Vec<KeyRow>, StoreError> {
+    pub async fn keys_with_policy(&self, org_id: &OrgId, policy_id: &str) -> Result<Vec<KeyRow>, StoreError> {
         let sql = format!(
             "SELECT {COLUMNS} FROM keys WHERE org_id = $1 AND key_hash IN (SELECT key_hash FROM key_policies WHERE policy_id = $2)"
         );
-        let rows = sqlx::query(&sql).bind(org_id).bind(policy_id).fetch_all(&self.pool).await?;
-        Ok(rows.into_iter().map(from_row).collect::<Result<_, _>>()?)
+        Ok(sqlx::query_as(&sql).bind(org_id.as_str()).bind(policy_id).fetch_all(&self.pool).await?)
     }
 }

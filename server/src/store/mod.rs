@@ -161,6 +161,33 @@ impl Store {
     }
 }
 
+/// A boolean column: stored as an integer (0 or 1), the same type on both databases, which
+/// sqlx's `Any` driver does not read as `bool`. Row structs read it with
+/// `#[sqlx(try_from = "IntBool")]`.
+#[derive(Clone, Copy, Debug)]
+pub struct IntBool(bool);
+
+impl sqlx::Type<sqlx::Any> for IntBool {
+    fn type_info() -> sqlx::any::AnyTypeInfo {
+        <i64 as sqlx::Type<sqlx::Any>>::type_info()
+    }
+    fn compatible(ty: &sqlx::any::AnyTypeInfo) -> bool {
+        <i64 as sqlx::Type<sqlx::Any>>::compatible(ty)
+    }
+}
+
+impl<'r> sqlx::Decode<'r, sqlx::Any> for IntBool {
+    fn decode(value: <sqlx::Any as sqlx::Database>::ValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        Ok(IntBool(<i64 as sqlx::Decode<sqlx::Any>>::decode(value)? != 0))
+    }
+}
+
+impl From<IntBool> for bool {
+    fn from(b: IntBool) -> bool {
+        b.0
+    }
+}
+
 /// Now, in unix seconds: every timestamp is stored this way, the same on both databases.
 pub fn now() -> i64 {
     std::time::SystemTime::now()

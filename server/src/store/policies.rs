@@ -1,9 +1,10 @@
 use super::{Store, StoreError};
-use sqlx::Row;
+use app::model::OrgId;
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct PolicyRow {
-    pub org_id: String,
+    #[sqlx(try_from = "String")]
+    pub org_id: OrgId,
     pub id: String,
     pub mongo_id: String,
     pub name: String,
@@ -15,22 +16,10 @@ pub struct PolicyRow {
 
 const COLUMNS: &str = "org_id, id, mongo_id, name, body, created_at, updated_at";
 
-fn from_row(row: sqlx::any::AnyRow) -> Result<PolicyRow, sqlx::Error> {
-    Ok(PolicyRow {
-        org_id: row.try_get("org_id")?,
-        id: row.try_get("id")?,
-        mongo_id: row.try_get("mongo_id")?,
-        name: row.try_get("name")?,
-        body: row.try_get("body")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-    })
-}
-
 impl Store {
     pub async fn insert_policy(&self, p: &PolicyRow) -> Result<(), StoreError> {
         sqlx::query(&format!("INSERT INTO policies ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"))
-            .bind(&p.org_id)
+            .bind(p.org_id.as_str())
             .bind(&p.id)
             .bind(&p.mongo_id)
             .bind(&p.name)
@@ -48,7 +37,7 @@ impl Store {
             .bind(&p.name)
             .bind(&p.body)
             .bind(p.updated_at)
-            .bind(&p.org_id)
+            .bind(p.org_id.as_str())
             .bind(&p.id)
             .execute(&self.pool)
             .await?;
@@ -56,22 +45,19 @@ impl Store {
     }
 
     /// A policy of an organisation by its `id` or its `_id`.
-    pub async fn policy(&self, org_id: &str, id: &str) -> Result<Option<PolicyRow>, StoreError> {
+    pub async fn policy(&self, org_id: &OrgId, id: &str) -> Result<Option<PolicyRow>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM policies WHERE org_id = $1 AND (id = $2 OR mongo_id = $2)");
-        let row = sqlx::query(&sql).bind(org_id).bind(id).fetch_optional(&self.pool).await?;
-        Ok(row.map(from_row).transpose()?)
+        Ok(sqlx::query_as(&sql).bind(org_id.as_str()).bind(id).fetch_optional(&self.pool).await?)
     }
 
     /// A policy by `id` or `_id` in any organisation (the `/tyk` gateway API), and every policy.
     pub async fn policy_any_org(&self, id: &str) -> Result<Option<PolicyRow>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM policies WHERE id = $1 OR mongo_id = $1 ORDER BY created_at LIMIT 1");
-        let row = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await?;
-        Ok(row.map(from_row).transpose()?)
+        Ok(sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await?)
     }
 
     pub async fn all_policies(&self) -> Result<Vec<PolicyRow>, StoreError> {
-        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM policies ORDER BY created_at, id")).fetch_all(&self.pool).await?;
-        Ok(rows.into_iter().map(from_row).collect::<Result<_, _>>()?)
+        Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM policies ORDER BY created_at, id")).fetch_all(&self.pool).await?)
     }
 
     /// Is there a policy with this `_id`, in any organisation?
@@ -83,29 +69,28 @@ impl Store {
         Ok(n > 0)
     }
 
-    pub async fn policy_by_name(&self, org_id: &str, name: &str) -> Result<Option<PolicyRow>, StoreError> {
+    pub async fn policy_by_name(&self, org_id: &OrgId, name: &str) -> Result<Option<PolicyRow>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM policies WHERE org_id = $1 AND name = $2");
-        let row = sqlx::query(&sql).bind(org_id).bind(name).fetch_optional(&self.pool).await?;
-        Ok(row.map(from_row).transpose()?)
+        Ok(sqlx::query_as(&sql).bind(org_id.as_str()).bind(name).fetch_optional(&self.pool).await?)
     }
 
     /// Policies whose name or id contains `q`, oldest first, and how many match.
-    pub async fn policies(&self, org_id: &str, q: &str, limit: i64, offset: i64) -> Result<(Vec<PolicyRow>, i64), StoreError> {
+    pub async fn policies(&self, org_id: &OrgId, q: &str, limit: i64, offset: i64) -> Result<(Vec<PolicyRow>, i64), StoreError> {
         let pattern = format!("%{}%", q.to_lowercase());
         let filter = "FROM policies WHERE org_id = $1 AND (LOWER(name) LIKE $2 OR LOWER(id) LIKE $2)";
         let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) {filter}"))
-            .bind(org_id)
+            .bind(org_id.as_str())
             .bind(&pattern)
             .fetch_one(&self.pool)
             .await?;
         let sql = format!("SELECT {COLUMNS} {filter} ORDER BY created_at, id LIMIT $3 OFFSET $4");
-        let rows = sqlx::query(&sql).bind(org_id).bind(&pattern).bind(limit).bind(offset).fetch_all(&self.pool).await?;
-        Ok((rows.into_iter().map(from_row).collect::<Result<_, _>>()?, total))
+        let rows = sqlx::query_as(&sql).bind(org_id.as_str()).bind(&pattern).bind(limit).bind(offset).fetch_all(&self.pool).await?;
+        Ok((rows, total))
     }
 
-    pub async fn delete_policy(&self, org_id: &str, id: &str) -> Result<bool, StoreError> {
+    pub async fn delete_policy(&self, org_id: &OrgId, id: &str) -> Result<bool, StoreError> {
         let done = sqlx::query("DELETE FROM policies WHERE org_id = $1 AND id = $2")
-            .bind(org_id)
+            .bind(org_id.as_str())
             .bind(id)
             .execute(&self.pool)
             .await?;
@@ -113,11 +98,11 @@ impl Store {
     }
 
     /// How many keys name a policy.
-    pub async fn count_keys_with_policy(&self, org_id: &str, policy_id: &str) -> Result<i64, StoreError> {
+    pub async fn count_keys_with_policy(&self, org_id: &OrgId, policy_id: &str) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar(
             "SELECT COUNT(*) FROM key_policies kp JOIN keys k ON k.key_hash = kp.key_hash WHERE k.org_id = $1 AND kp.policy_id = $2",
         )
-        .bind(org_id)
+        .bind(org_id.as_str())
         .bind(policy_id)
         .fetch_one(&self.pool)
         .await?)

@@ -1,10 +1,11 @@
 use super::{Store, StoreError, UserRow};
+use app::model::UserId;
 
 impl Store {
-    pub async fn insert_session(&self, token_hash: &str, user_id: &str, now: i64, expires_at: i64) -> Result<(), StoreError> {
+    pub async fn insert_session(&self, token_hash: &str, user_id: &UserId, now: i64, expires_at: i64) -> Result<(), StoreError> {
         sqlx::query("INSERT INTO user_sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
             .bind(token_hash)
-            .bind(user_id)
+            .bind(user_id.as_str())
             .bind(now)
             .bind(expires_at)
             .execute(&self.pool)
@@ -21,7 +22,8 @@ impl Store {
                 .fetch_optional(&self.pool)
                 .await?;
         match user_id {
-            Some(id) => self.user(&id).await,
+            // Our own column, which references users.id.
+            Some(id) => self.user(&UserId::from_trusted(id)).await,
             None => Ok(None),
         }
     }

@@ -6,7 +6,7 @@
 use super::usage::UsageSource;
 use crate::accounts::{require, AccountError, Accounts, NewUserRequest, UserUpdate};
 use crate::apis::{Api, ApiError, Apis};
-use crate::keys::{KeyError, KeyRef, Keys, NewKey, Scope};
+use crate::keys::{KeyError, KeyRef, Keys, Lookup, NewKey, Scope};
 use crate::policies::{Policies, PolicyError};
 use crate::store::{now, KeyFilter, StoreError, UserRow};
 use app::backend::DashboardBackend;
@@ -14,7 +14,7 @@ use app::model::{
     validate_api_form, validate_key_form, validate_policy_form, ApiChoice, ApiDefinition, ApiDetail, ApiForm, ApiSummary,
     AppError, Area, CreatedKey, Level, UserForm, UserSummary, FieldError, FormOptions, Governed, KeyAuth, KeyDetail, KeyForm, KeyHash, KeyListQuery, KeyPage,
     KeyStatus, KeySummary, KeyUsage, Named, OrgId, Policy, PolicyChoice, PolicyDetail, PolicyForm, PolicySummary, Profile,
-    SessionState, UsageWindow, UserId, KEYS_PER_PAGE,
+    SessionState, UsageWindow, KEYS_PER_PAGE,
 };
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -46,7 +46,7 @@ impl DashboardService {
     }
 
     /// Names of the organisation's policies and APIs, by id.
-    async fn names(&self, org_id: &str) -> Result<(BTreeMap<String, String>, BTreeMap<String, String>), AppError> {
+    async fn names(&self, org_id: &OrgId) -> Result<(BTreeMap<String, String>, BTreeMap<String, String>), AppError> {
         let (policies, _) = self.policies.list(org_id, "", i64::MAX, 0).await.map_err(policy_error)?;
         let (apis, _) = self.apis.list(org_id, "", i64::MAX, 0).await.map_err(api_error)?;
         Ok((
@@ -56,7 +56,7 @@ impl DashboardService {
     }
 
     /// The policies a key form names, as stored; an unknown one is an error at the field.
-    async fn chosen_policies(&self, org_id: &str, form: &KeyForm) -> Result<Vec<Policy>, AppError> {
+    async fn chosen_policies(&self, org_id: &OrgId, form: &KeyForm) -> Result<Vec<Policy>, AppError> {
         if !form.use_policies {
             return Ok(Vec::new());
         }
@@ -158,7 +158,7 @@ fn first_error(errors: Vec<FieldError>) -> Result<(), AppError> {
 /// A key named by its hash, as a reference the keys service understands.
 fn by_hash(key_hash: &str) -> Result<KeyRef, AppError> {
     let hash = KeyHash::parse_hex(key_hash).ok_or_else(|| AppError::NotFound("There is no key at this address.".into()))?;
-    Ok(KeyRef { id: hash.to_string(), hashed: true, ..Default::default() })
+    Ok(KeyRef::hash(&hash))
 }
 
 fn scope(user: &UserRow) -> Scope {
@@ -240,11 +240,11 @@ impl DashboardBackend for DashboardService {
         };
         let org = self.accounts.org(&user.org_id).await.map_err(account_error)?;
         Ok(Some(Profile {
-            user_id: UserId::from_trusted(user.id),
+            user_id: user.id,
             email: user.email,
             first_name: user.first_name,
             last_name: user.last_name,
-            org_id: OrgId::from_trusted(org.id),
+            org_id: org.id,
             org_name: org.owner_name,
             credential_hint: user.credential_hint,
             created_at: user.created_at,
@@ -305,8 +305,8 @@ impl DashboardBackend for DashboardService {
         let user = self.user_for(session_token, Area::Keys, Level::Read).await?;
         let now = now();
         let filter = KeyFilter {
-            org_id: user.org_id.clone(),
-            search: query.q.trim().to_owned(),
+            org_id: Some(user.org_id.clone()),
+            search: KeyFilter::text(query.q.trim()),
             status: query.status,
             now,
             order: query.sort,
@@ -317,7 +317,7 @@ impl DashboardBackend for DashboardService {
         let (keys, total) =
             self.keys.detailed(&filter, per_page, i64::from(page - 1) * per_page).await.map_err(key_error)?;
         let any_keys = total > 0 || {
-            let all = KeyFilter { org_id: user.org_id.clone(), ..KeyFilter::default() };
+            let all = KeyFilter { org_id: Some(user.org_id.clone()), ..KeyFilter::default() };
             self.keys.list(&all, 0, 0).await.map_err(key_error)?.1 > 0
         };
         let names = self.names(&user.org_id).await?;
@@ -360,8 +360,8 @@ impl DashboardBackend for DashboardService {
             return Err(AppError::invalid("lookup", "Paste the key you are looking for"));
         }
         let refs = [
-            KeyRef { id: key.to_owned(), auto_guess: true, ..Default::default() },
-            KeyRef { id: key.to_owned(), username: true, ..Default::default() },
+            KeyRef::new(key, Lookup::Guess),
+            KeyRef::new(key, Lookup::Username),
         ];
         for r in refs {
             match self.keys.get(&scope(&user), &r).await {
@@ -447,7 +447,7 @@ impl DashboardBackend for DashboardService {
     async fn key_usage(&self, session_token: &str, key_hash: &str, window: UsageWindow) -> Result<KeyUsage, AppError> {
         let user = self.user_for(session_token, Area::Analytics, Level::Read).await?;
         let key = self.keys.get(&scope(&user), &by_hash(key_hash)?).await.map_err(key_error)?;
-        self.usage.key_usage(&user.org_id, key.key_hash.as_str(), window, now()).await.map_err(internal)
+        self.usage.key_usage(&user.org_id, &key.key_hash, window, now()).await.map_err(internal)
     }
 
     async fn form_options(&self, session_token: &str) -> Result<FormOptions, AppError> {
@@ -561,7 +561,7 @@ impl DashboardBackend for DashboardService {
 
 fn user_summary(u: UserRow) -> UserSummary {
     UserSummary {
-        user_id: UserId::from_trusted(u.id),
+        user_id: u.id,
         email: u.email,
         first_name: u.first_name,
         last_name: u.last_name,
@@ -574,8 +574,8 @@ fn user_summary(u: UserRow) -> UserSummary {
 
 impl DashboardService {
     /// How many keys of the organisation grant an API.
-    async fn api_key_count(&self, org_id: &str, api_id: &str) -> Result<i64, AppError> {
-        let filter = KeyFilter { org_id: org_id.to_owned(), api_id: api_id.to_owned(), ..KeyFilter::default() };
+    async fn api_key_count(&self, org_id: &OrgId, api_id: &str) -> Result<i64, AppError> {
+        let filter = KeyFilter { org_id: Some(org_id.clone()), api_id: Some(api_id.to_owned()), ..KeyFilter::default() };
         Ok(self.keys.list(&filter, 0, 0).await.map_err(key_error)?.1)
     }
 }

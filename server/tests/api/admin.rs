@@ -30,6 +30,17 @@ async fn unknown_organisation(db: Db) {
     assert_eq!(json_of(resp, StatusCode::NOT_FOUND).await, tyk_error("Could not retrieve org detail"));
 }
 
+/// What has no id's shape is answered as an unknown id.
+async fn malformed_ids_are_unknown(db: Db) {
+    let Some(app) = spawn_app(db).await else { return };
+    let resp = app.admin_get("/admin/organisations/has%20space").await;
+    assert_eq!(json_of(resp, StatusCode::NOT_FOUND).await, tyk_error("Could not retrieve org detail"));
+    let resp = app.admin_get("/admin/users/has%20space").await;
+    assert_eq!(json_of(resp, StatusCode::NOT_FOUND).await, tyk_error("Could not retrieve user detail"));
+    let resp = app.admin_get("/admin/users?org_id=has%20space").await;
+    assert_eq!(json_of(resp, StatusCode::NOT_FOUND).await["Message"], "Organisation 'has space' does not exist");
+}
+
 async fn missing_and_wrong_secret(db: Db) {
     let Some(app) = spawn_app(db).await else { return };
     let missing = app.client.get(app.url("/admin/organisations")).send().await.unwrap();
@@ -150,6 +161,7 @@ async fn user_for_unknown_org(db: Db) {
 crate::on_both_databases!(
     organisations_roundtrip,
     unknown_organisation,
+    malformed_ids_are_unknown,
     missing_and_wrong_secret,
     admin_api_off_without_secret,
     bad_bodies,

@@ -142,6 +142,7 @@ async fn random_key_flood_does_not_evict_a_valid_key(db: Db) {
     let api = app.create_gateway_api(&c, "/flood/", &up, json!({})).await;
     let created = app.create_key(&c, json!({ "access_rights": rights(&api, "Default") })).await;
     let (key, hash) = (created["key_id"].as_str().unwrap().to_owned(), created["key_hash"].as_str().unwrap().to_owned());
+    let hash = app::model::KeyHash::parse_hex(&hash).unwrap();
     let app = &app;
     let call = |k: String| async move { app.client.get(app.gw("/flood/x")).header("Authorization", k).send().await.unwrap().status() };
     assert_eq!(call(key.clone()).await, StatusCode::OK);

@@ -88,7 +88,7 @@ async fn generated_keys_are_shown_once(db: Db) {
     assert!(!detailed.to_string().contains(key));
 
     // Storage holds the hash only.
-    let row = app.state.store.key(hash).await.unwrap().unwrap();
+    let row = app.state.store.key(&stored(hash)).await.unwrap().unwrap();
     assert!(!row.session.contains(key));
     assert!(row.key_id.is_none());
 }
@@ -201,12 +201,12 @@ async fn hmac_secret_is_generated_and_encrypted(db: Db) {
     let hash = key["key_hash"].as_str().unwrap();
     let got = json_of(app.get(&c, &format!("/api/keys/{hash}?hashed=1")).await, StatusCode::OK).await;
     assert_eq!(got["data"]["hmac_string"], "****", "shown once, masked on every read");
-    let row = app.state.store.key(hash).await.unwrap().unwrap();
+    let row = app.state.store.key(&stored(hash)).await.unwrap().unwrap();
     assert!(!row.session.contains(&secret) && !row.hmac_secret.as_deref().unwrap().contains(&secret), "stored encrypted");
     // An update keeps the secret (and masks it).
     let updated = json_of(app.put(&c, &format!("/api/keys/{hash}?hashed=1"), &json!({ "hmac_enabled": true, "alias": "x" })).await, StatusCode::OK).await;
     assert_eq!(updated["data"]["hmac_string"], "****");
-    let row_after = app.state.store.key(hash).await.unwrap().unwrap();
+    let row_after = app.state.store.key(&stored(hash)).await.unwrap().unwrap();
     assert_eq!(row_after.hmac_secret, row.hmac_secret, "the stored secret is unchanged");
     let audit = json_of(app.get(&c, "/api/audit").await, StatusCode::OK).await;
     assert!(!audit.to_string().contains(&secret), "no secret in the audit log");
@@ -223,7 +223,7 @@ async fn basic_auth_users(db: Db) {
     assert_eq!(created["data"]["basic_auth_data"]["password"], "", "never returned");
     assert_eq!(created["data"]["basic_auth_data"]["hash_type"], "bcrypt");
     let hash = created["key_hash"].as_str().unwrap();
-    let row = app.state.store.key(hash).await.unwrap().unwrap();
+    let row = app.state.store.key(&stored(hash)).await.unwrap().unwrap();
     assert!(row.session.contains("$2") && !row.session.contains("s3cret-pass"), "bcrypt at rest");
 
     let dup = app.post(&a, "/api/apis/keys/basic/ann", &json!({ "basic_auth_data": { "password": "other-pass" } })).await;
@@ -242,7 +242,7 @@ async fn basic_auth_users(db: Db) {
     // An update without a password keeps the stored one.
     let upd = app.put(&a, "/api/keys/ann?username=true", &json!({ "rate": 20, "per": 1, "basic_auth_data": { "user": "ann" } })).await;
     assert_eq!(json_of(upd, StatusCode::OK).await["data"]["rate"], 20);
-    let row2 = app.state.store.key(hash).await.unwrap().unwrap();
+    let row2 = app.state.store.key(&stored(hash)).await.unwrap().unwrap();
     let pw = |s: &str| serde_json::from_str::<Value>(s).unwrap()["basic_auth_data"]["password"].clone();
     assert_eq!(pw(&row.session), pw(&row2.session));
 }
@@ -323,3 +323,8 @@ crate::on_both_databases!(
     preview_stores_nothing,
     unauthenticated_key_routes,
 );
+
+/// A key hash from an answer, as storage takes it.
+fn stored(hash: &str) -> app::model::KeyHash {
+    app::model::KeyHash::parse_hex(hash).expect("a key hash")
+}

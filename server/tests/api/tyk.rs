@@ -74,6 +74,31 @@ async fn gateway_policies_and_key_policy_update(db: Db) {
     assert_eq!(deleted["action"], "deleted");
 }
 
+/// Ids are parsed where they arrive: what has no id's shape names nothing.
+async fn malformed_ids_name_nothing(db: Db) {
+    let Some(app) = spawn_app(db).await else { return };
+    let c = app.caller("Acme").await;
+    let instruction = json!({ "apply_policies": [] });
+    let resp = app.tyk(Method::POST, "/tyk/keys/policy/not-a-hash", Some(&instruction)).await;
+    assert_eq!(json_of(resp, StatusCode::NOT_FOUND).await, json!({ "status": "error", "message": "Key not found" }));
+
+    let p = json!({ "id": "p1", "org_id": "has space", "name": "P" });
+    let resp = app.tyk(Method::POST, "/tyk/policies", Some(&p)).await;
+    let body = json_of(resp, StatusCode::BAD_REQUEST).await;
+    assert_eq!(body["message"], "org_id: organisation 'has space' does not exist");
+
+    // A key is previewed in an organisation, as it is created in one.
+    let resp = app.tyk(Method::POST, "/tyk/keys/preview", Some(&json!({ "rate": 1, "per": 1 }))).await;
+    let body = json_of(resp, StatusCode::BAD_REQUEST).await;
+    assert!(body["message"].as_str().unwrap().starts_with("org_id"), "{body}");
+    let ok = app.tyk(Method::POST, "/tyk/keys/preview", Some(&json!({ "org_id": c.org, "rate": 1, "per": 1 }))).await;
+    assert_eq!(json_of(ok, StatusCode::OK).await["rate"].as_f64(), Some(1.0));
+
+    // The Dashboard API: a path that is no key hash has no traffic.
+    let activity = json_of(app.get(&c, &activity_from_today("not-a-hash")).await, StatusCode::OK).await;
+    assert_eq!(activity["data"], json!([]));
+}
+
 async fn gateway_api_refusals(db: Db) {
     let Some(app) = spawn_app(db).await else { return };
     let forbidden = json!({ "status": "error", "message": "Attempted administrative access with invalid or missing key!" });
@@ -95,4 +120,4 @@ async fn gateway_api_refusals(db: Db) {
     assert!(json_of(resp, StatusCode::NOT_FOUND).await["message"].as_str().unwrap().contains("PORTCULLIS_GATEWAY_SECRET"));
 }
 
-crate::on_both_databases!(gateway_key_lifecycle, gateway_policies_and_key_policy_update, gateway_api_refusals);
+crate::on_both_databases!(gateway_key_lifecycle, gateway_policies_and_key_policy_update, malformed_ids_name_nothing, gateway_api_refusals);
