@@ -75,8 +75,12 @@ async fn anything_after_the_body_is_refused(db: Db) {
     let form = json!({ "form": { "alias": "x", "access_rights": [{ "api_id": api, "versions": ["v1"] }] } });
     for body in with_trailers(&form) {
         let resp = send_raw(&app, Method::POST, "/rpc/create_key", &[("Cookie", cookie.as_str())], &body).await;
-        assert!(resp.status().is_client_error(), "{}: {}", resp.status(), resp.text().await.unwrap());
+        let body = json_of(resp, StatusCode::BAD_REQUEST).await;
+        assert!(body["Invalid"]["message"].as_str().unwrap().contains("trailing characters"), "{body}");
     }
+    // So are arguments of the wrong shape.
+    let resp = send_raw(&app, Method::POST, "/rpc/create_key", &[("Cookie", cookie.as_str())], r#"{"form": 5}"#).await;
+    assert_eq!(json_of(resp, StatusCode::BAD_REQUEST).await["Invalid"]["field"], "");
     let page = app.client.post(app.url("/rpc/list_keys")).header(COOKIE, &cookie)
         .json(&json!({ "query": { "q": "", "status": "All", "sort": "Newest", "page": 1 } })).send().await.unwrap();
     assert_eq!(json_of(page, StatusCode::OK).await["keys"], json!([]), "no key was created through a server function");
