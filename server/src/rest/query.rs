@@ -34,3 +34,21 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for GatewayQuery<T
         parse(&parts.uri).map(GatewayQuery).map_err(|message| GatewayApiError::new(StatusCode::BAD_REQUEST, message))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Page {
+        p: Option<i64>,
+    }
+
+    #[test]
+    fn names_the_parameter() {
+        let err = parse::<Page>(&"/api/apis?p=abc".parse().unwrap()).unwrap_err();
+        assert!(err.contains("p: "), "{err}");
+        assert!(parse::<Page>(&"/api/apis?p=2".parse().unwrap()).is_ok());
+    }
+}
