@@ -20,6 +20,7 @@ pub mod users;
 use crate::state::AppState;
 use crate::store::UserRow;
 use axum::http::{Method, StatusCode, Uri};
+use axum::response::IntoResponse;
 use axum::routing::any;
 use axum::Router;
 use serde_json::{json, Value};
@@ -43,6 +44,14 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), authorise::authorise))
         // After the permission check, which would otherwise ask for a credential first.
         .merge(unknown_paths())
+        .method_not_allowed_fallback(|method: Method, uri: Uri| async move {
+            let message = format!("Method not allowed: {} does not take {method}", uri.path());
+            if uri.path().starts_with("/tyk/") {
+                gateway_error::GatewayApiError::new(StatusCode::METHOD_NOT_ALLOWED, message).into_response()
+            } else {
+                error::DashboardError::MethodNotAllowed(message).into_response()
+            }
+        })
 }
 
 /// Each API's own 404 for a path it does not have, whatever the method or credential: without

@@ -135,6 +135,19 @@ async fn unknown_paths_answer_404_in_the_envelope(db: Db) {
     }
 }
 
+async fn a_method_a_path_does_not_take_is_405_in_the_envelope(db: Db) {
+    let Some(app) = spawn_app(db).await else { return };
+    let c = app.caller("Acme").await;
+    let resp = app.send(Method::PATCH, "/api/keys", &c.cred, None).await;
+    let body = json_of(resp, StatusCode::METHOD_NOT_ALLOWED).await;
+    assert_eq!(body["Status"], "Error", "{body}");
+    assert!(body["Message"].as_str().unwrap().contains("PATCH"), "{body}");
+    let body = json_of(app.tyk(Method::PATCH, "/tyk/keys", None).await, StatusCode::METHOD_NOT_ALLOWED).await;
+    assert_eq!(body["status"], "error", "{body}");
+    let body = json_of(send_raw(&app, Method::PUT, "/admin/users", &[("Admin-Auth", ADMIN_SECRET)], "{}").await, StatusCode::METHOD_NOT_ALLOWED).await;
+    assert_eq!(body["Status"], "Error", "{body}");
+}
+
 async fn the_dashboards_unknown_page_is_404(db: Db) {
     let Some(app) = spawn_app(db).await else { return };
     let cookie = session_cookie(&app).await;
@@ -151,6 +164,7 @@ crate::on_both_databases!(
     anything_after_the_body_is_refused,
     bad_query_strings_answer_in_the_envelope,
     unknown_paths_answer_404_in_the_envelope,
+    a_method_a_path_does_not_take_is_405_in_the_envelope,
     the_dashboards_unknown_page_is_404,
 );
 
