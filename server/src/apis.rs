@@ -4,6 +4,7 @@ use crate::audit::{Action, Actor, Audit, Object};
 use crate::changes::{Change, Changes};
 use crate::gateway::egress::Egress;
 use crate::secrets::{object_id, random_hex};
+use crate::service_error::{Kind, ServiceError};
 use crate::store::{now, ApiRow, ClusterLock, Store, StoreError};
 use app::model::api_definition::{canonical_domain, routes_overlap};
 use app::model::{ApiDefinition, OrgId};
@@ -28,6 +29,21 @@ pub enum ApiError {
     InUse(i64),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl From<ApiError> for ServiceError {
+    fn from(e: ApiError) -> Self {
+        match e {
+            ApiError::Invalid { field, message } => ServiceError::invalid(field, message),
+            ApiError::ListenPathTaken(path) => ServiceError::conflict("proxy.listen_path", format!("'{path}' is already used by another API")),
+            ApiError::RouteOverlaps(path) => {
+                ServiceError::conflict("proxy.listen_path", format!("'{path}' overlaps an API of another organisation"))
+            }
+            ApiError::DuplicateId | ApiError::InUse(_) => ServiceError::new(Kind::Conflict, e.to_string()),
+            ApiError::NotFound => ServiceError::not_found(e.to_string()),
+            ApiError::Store(s) => s.into(),
+        }
+    }
 }
 
 /// An API as stored: the row, and its definition read back.

@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod policies;
 pub mod rest;
 pub mod secrets;
+pub mod service_error;
 pub mod startup;
 pub mod state;
 pub mod store;

@@ -6,13 +6,15 @@ use crate::audit::{Action, Actor, Audit, Object};
 use crate::changes::{Change, Changes};
 use crate::keys::Keys;
 use crate::secrets::object_id;
+use crate::service_error::{Kind, ServiceError};
 use crate::store::{now, PolicyRow, Store, StoreError};
 use app::model::{validate_policy_rules, OrgId, Policy};
+use std::borrow::Cow;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
     #[error("{field}: {message}")]
-    Invalid { field: &'static str, message: String },
+    Invalid { field: Cow<'static, str>, message: String },
     #[error("This policy name has already been used. Enter a unique policy name.")]
     NameTaken,
     #[error("A policy with id '{0}' already exists")]
@@ -26,11 +28,28 @@ pub enum PolicyError {
 impl From<ApiError> for PolicyError {
     fn from(e: ApiError) -> Self {
         match e {
-            ApiError::Invalid { field, message } => PolicyError::Invalid { field, message },
+            ApiError::Invalid { field, message } => invalid(field, message),
             ApiError::Store(s) => PolicyError::Store(s),
-            other => PolicyError::Invalid { field: "access_rights", message: other.to_string() },
+            other => invalid("access_rights", other.to_string()),
         }
     }
+}
+
+impl From<PolicyError> for ServiceError {
+    fn from(e: PolicyError) -> Self {
+        match e {
+            PolicyError::Invalid { field, message } => ServiceError::invalid(field, message),
+            // Tyk's wording, answered as a bad request; a form shows it at the name.
+            PolicyError::NameTaken => ServiceError::new(Kind::Conflict, e.to_string()).beside("name").for_tyk(Kind::Invalid),
+            PolicyError::DuplicateId(_) => ServiceError::new(Kind::Conflict, e.to_string()),
+            PolicyError::NotFound => ServiceError::not_found(e.to_string()),
+            PolicyError::Store(s) => s.into(),
+        }
+    }
+}
+
+fn invalid(field: impl Into<Cow<'static, str>>, message: impl Into<String>) -> PolicyError {
+    PolicyError::Invalid { field: field.into(), message: message.into() }
 }
 
 #[derive(Clone)]
@@ -97,7 +116,7 @@ impl Policies {
         let row = self.store.policy(org_id, id).await?.ok_or(PolicyError::NotFound)?;
         let before = parse(&row)?;
         if !p.id.is_empty() && p.id != row.id {
-            return Err(PolicyError::Invalid { field: "id", message: "cannot be changed".into() });
+            return Err(invalid("id", "cannot be changed"));
         }
         p.id = row.id.clone();
         p.mongo_id = row.mongo_id.clone();
@@ -151,16 +170,11 @@ impl Policies {
     }
 
     async fn check(&self, org_id: &OrgId, p: &mut Policy) -> Result<(), PolicyError> {
-        let invalid = |field, message: &str| Err(PolicyError::Invalid { field, message: message.to_owned() });
         if !p.id.chars().all(|c| c.is_ascii_alphanumeric() || "._~-".contains(c)) || p.id.len() > 128 {
-            return invalid("id", "may only contain letters, digits and . _ ~ - (at most 128)");
+            return Err(invalid("id", "may only contain letters, digits and . _ ~ - (at most 128)"));
         }
         // The rules shared with the dashboard's form (app::model::forms), for every way in.
-        if let Err(e) = validate_policy_rules(p) {
-            const KNOWN: [&str; 4] = ["partitions", "per", "rate", "quota_max"];
-            let field = KNOWN.into_iter().find(|k| *k == e.field).unwrap_or("policy");
-            return invalid(field, &e.message);
-        }
+        validate_policy_rules(p).map_err(|e| invalid(e.field, e.message))?;
         if !p.name.is_empty() {
             if let Some(other) = self.store.policy_by_name(org_id, &p.name).await? {
                 if other.id != p.id {

@@ -46,6 +46,17 @@ impl FromServerFnError for AppError {
     type Encoder = crate::codec::JsonText;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        AppError::Transport(value.to_string())
+        match value {
+            // On the server only a call's arguments are decoded: arguments that are not the JSON
+            // the function takes (or that have anything after it) are the caller's fault, 400.
+            #[cfg(feature = "ssr")]
+            ServerFnErrorErr::Args(detail) | ServerFnErrorErr::Deserialization(detail) => {
+                if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+                    response.set_status(http::StatusCode::BAD_REQUEST);
+                }
+                AppError::invalid("", format!("The request could not be read: {detail}"))
+            }
+            other => AppError::Transport(other.to_string()),
+        }
     }
 }

@@ -4,6 +4,7 @@ pub mod throttle;
 
 use crate::audit::{Action, Actor, Audit, Object};
 use crate::secrets::{generated_password, object_id, random_hex, sha256_hex};
+use crate::service_error::{Kind, ServiceError};
 use crate::store::{now, NewUser, OrgRow, Store, StoreError, UserChange, UserRow};
 use app::model::{validate_password, Area, Level, OrgId, Permissions, UserId};
 use serde::Deserialize;
@@ -40,8 +41,8 @@ pub enum AccountError {
     LastAdmin,
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("password hashing failed")]
-    Hashing,
+    #[error("password hashing failed: {0}")]
+    Hashing(String),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +55,23 @@ pub enum SignInError {
     Throttled(Duration),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl From<AccountError> for ServiceError {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::Invalid { field, message } => ServiceError::invalid(field, message),
+            AccountError::UnknownOrg(_) => ServiceError::new(Kind::Invalid, e.to_string()).beside("org_id"),
+            // Tyk answers a duplicate email, and a user with no permissions, with 403.
+            AccountError::EmailTaken => ServiceError::new(Kind::Conflict, e.to_string()).beside("email_address").for_tyk(Kind::Forbidden),
+            AccountError::NoPermissions => ServiceError::new(Kind::Invalid, e.to_string()).beside("user_permissions").for_tyk(Kind::Forbidden),
+            AccountError::LastAdmin => ServiceError::new(Kind::Conflict, e.to_string()).beside("user_permissions"),
+            AccountError::Denied(why) => ServiceError::forbidden(why),
+            AccountError::NotFound => ServiceError::not_found("Not found"),
+            AccountError::Store(s) => s.into(),
+            AccountError::Hashing(_) => ServiceError::internal(e),
+        }
+    }
 }
 
 /// A new dashboard user, as the Admin API (Tyk's `User` object) or the CLI describes it.
@@ -448,8 +466,8 @@ impl Accounts {
         let cost = self.bcrypt_cost;
         tokio::task::spawn_blocking(move || bcrypt::hash(password, cost))
             .await
-            .map_err(|_| AccountError::Hashing)?
-            .map_err(|_| AccountError::Hashing)
+            .map_err(|e| AccountError::Hashing(e.to_string()))?
+            .map_err(|e| AccountError::Hashing(e.to_string()))
     }
 }
 

@@ -1,8 +1,7 @@
 //! A key as the gateway needs it: the effective session (policies applied), its secrets for
 //! verifying signatures and passwords, and its path rules compiled once.
 
-use super::{parse_session, Keys};
-use crate::store::StoreError;
+use super::{parse_session, KeyError, Keys};
 use axum::http::{HeaderName, HeaderValue};
 use app::model::{apply_policies, KeyHash, OrgId, SessionState};
 use regex::Regex;
@@ -74,9 +73,9 @@ impl KeyLabels {
 
 impl Keys {
     /// Loads a key for the gateway; `None` when there is no such key.
-    pub async fn load_live(&self, key_hash: &KeyHash) -> Result<Option<LiveKey>, StoreError> {
+    pub async fn load_live(&self, key_hash: &KeyHash) -> Result<Option<LiveKey>, KeyError> {
         let Some(row) = self.store.key(key_hash).await? else { return Ok(None) };
-        let own = parse_session(&row).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let own = parse_session(&row)?;
         let policies = self.existing_policies(&row.org_id, &own).await?;
         let lost_all_policies = !own.policy_ids().is_empty() && policies.is_empty();
         let (session, refused) = match apply_policies(&own, &policies) {
@@ -84,7 +83,7 @@ impl Keys {
             _ => (own.clone(), true),
         };
         let hmac_secret = match &row.hmac_secret {
-            Some(sealed) => Some(self.vault.decrypt(sealed).map_err(|e| StoreError::Corrupt(e.to_string()))?),
+            Some(sealed) => Some(self.vault.decrypt(sealed)?),
             None => None,
         };
         let basic_password_hash = row.basic_username.as_ref().map(|_| own.basic_auth_data.password.clone());

@@ -8,23 +8,31 @@ use crate::apis::{ApiError, Apis};
 use crate::audit::{Action, Actor, Audit, Object};
 use crate::changes::{Change, Changes};
 use crate::limits::Limits;
+use crate::service_error::{Kind, ServiceError};
 use crate::store::{now, KeyFilter, KeyIndex, KeyRow, Store, StoreError};
-use crate::vault::Vault;
+use crate::vault::{Vault, VaultError};
 use app::model::{apply_policies, trial_expiry, validate_session_rules, KeyHash, OrgId, Policy, SessionState};
 pub use id::{KeyRef, Lookup};
 use serde_json::{json, Value};
+use std::borrow::Cow;
 use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     #[error("{field}: {message}")]
-    Invalid { field: &'static str, message: String },
+    Invalid { field: Cow<'static, str>, message: String },
     #[error("Could not retrieve key detail.")]
     NotFound,
     #[error("Attempted access to non-owned key.")]
     NonOwned,
-    #[error("{0}")]
-    Exists(String),
+    #[error("Key already exists")]
+    KeyExists,
+    #[error("basic_auth_data.user: username '{0}' already exists in this organisation")]
+    UsernameTaken(String),
+    #[error("a basic-auth password could not be hashed: {0}")]
+    Hashing(String),
+    #[error(transparent)]
+    Vault(#[from] VaultError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -32,15 +40,32 @@ pub enum KeyError {
 impl From<ApiError> for KeyError {
     fn from(e: ApiError) -> Self {
         match e {
-            ApiError::Invalid { field, message } => KeyError::Invalid { field, message },
+            ApiError::Invalid { field, message } => invalid(field, message),
             ApiError::Store(s) => KeyError::Store(s),
-            other => KeyError::Invalid { field: "access_rights", message: other.to_string() },
+            other => invalid("access_rights", other.to_string()),
         }
     }
 }
 
-fn invalid(field: &'static str, message: impl Into<String>) -> KeyError {
-    KeyError::Invalid { field, message: message.into() }
+impl From<KeyError> for ServiceError {
+    fn from(e: KeyError) -> Self {
+        match e {
+            KeyError::Invalid { field, message } => ServiceError::invalid(field, message),
+            KeyError::NotFound => ServiceError::not_found(e.to_string()),
+            // Tyk's Dashboard refuses another organisation's key as a bad request.
+            KeyError::NonOwned => ServiceError::new(Kind::NotFound, e.to_string()).for_tyk(Kind::Invalid),
+            KeyError::KeyExists => ServiceError::new(Kind::Conflict, e.to_string()),
+            KeyError::UsernameTaken(username) => {
+                ServiceError::conflict("basic_auth_data.user", format!("username '{username}' already exists in this organisation"))
+            }
+            KeyError::Hashing(_) | KeyError::Vault(_) => ServiceError::internal(e),
+            KeyError::Store(s) => s.into(),
+        }
+    }
+}
+
+fn invalid(field: impl Into<Cow<'static, str>>, message: impl Into<String>) -> KeyError {
+    KeyError::Invalid { field: field.into(), message: message.into() }
 }
 
 fn unknown_org(org_id: &str) -> KeyError {
@@ -198,10 +223,10 @@ impl Keys {
         };
         match self.store.insert_key(&row, &index(&s, &merged)).await {
             Err(StoreError::Conflict) => {
-                return Err(KeyError::Exists(match &basic_username {
-                    Some(u) => format!("basic_auth_data.user: username '{u}' already exists in this organisation"),
-                    None => "Key already exists".to_owned(),
-                }))
+                return Err(match basic_username {
+                    Some(u) => KeyError::UsernameTaken(u),
+                    None => KeyError::KeyExists,
+                })
             }
             other => other?,
         }
@@ -391,7 +416,7 @@ impl Keys {
         // The caller's organisation always wins over one in the body.
         s.org_id = org_id.to_string();
         // The rules shared with the dashboard's form (app::model::forms), for every way in.
-        validate_session_rules(s).map_err(|e| KeyError::Invalid { field: field_name(&e.field), message: e.message })?;
+        validate_session_rules(s).map_err(|e| invalid(e.field, e.message))?;
         self.apis.check_access_rights(org_id, &mut s.access_rights).await?;
         let mut policies = Vec::new();
         for pid in s.policy_ids() {
@@ -430,8 +455,8 @@ impl Keys {
                 let cost = self.bcrypt_cost;
                 tokio::task::spawn_blocking(move || bcrypt::hash(password, cost))
                     .await
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?
+                    .map_err(|e| KeyError::Hashing(e.to_string()))?
+                    .map_err(|e| KeyError::Hashing(e.to_string()))?
             }
         };
         s.basic_auth_data.user = username.to_owned();
@@ -481,13 +506,6 @@ impl Keys {
         };
         Ok(s)
     }
-}
-
-/// `KeyError::Invalid` names its field with a `&'static str`; the shared rules name theirs
-/// with a `String`. Their names are few and known.
-fn field_name(field: &str) -> &'static str {
-    const KNOWN: [&str; 5] = ["rate", "per", "quota_max", "throttle_interval", "tags"];
-    KNOWN.into_iter().find(|k| *k == field).unwrap_or("session")
 }
 
 fn merge(s: &SessionState, policies: &[Policy]) -> Result<SessionState, KeyError> {

@@ -2,6 +2,10 @@
 //! `{"Status":"Error","Message":"…","Meta":null}`.
 
 use crate::accounts::AccountError;
+use crate::apis::ApiError;
+use crate::keys::KeyError;
+use crate::policies::PolicyError;
+use crate::service_error::{Kind, ServiceError};
 use crate::store::StoreError;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -27,6 +31,8 @@ pub enum DashboardError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    #[error("{0}")]
+    MethodNotAllowed(String),
     #[error("Database unavailable; try again shortly")]
     Unavailable,
     #[error("Internal error")]
@@ -42,6 +48,7 @@ impl DashboardError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -55,70 +62,35 @@ impl IntoResponse for DashboardError {
     }
 }
 
-impl From<StoreError> for DashboardError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed) => {
-                tracing::warn!("database unavailable: {e}");
+/// The one place a service's error becomes a Dashboard API answer: by the kind Tyk answers with.
+impl From<ServiceError> for DashboardError {
+    fn from(e: ServiceError) -> Self {
+        match e.tyk_kind() {
+            Kind::Invalid => Self::BadRequest(e.to_string()),
+            Kind::NotFound => Self::NotFound(e.to_string()),
+            Kind::Conflict => Self::Conflict(e.to_string()),
+            Kind::Forbidden => Self::Forbidden(e.to_string()),
+            Kind::Unavailable => {
+                tracing::warn!("database unavailable: {}", e.message);
                 Self::Unavailable
             }
-            other => {
-                tracing::error!("storage error: {other}");
+            Kind::Internal => {
+                tracing::error!("internal error: {}", e.message);
                 Self::Internal
             }
         }
     }
 }
 
-impl From<AccountError> for DashboardError {
-    fn from(e: AccountError) -> Self {
-        match e {
-            AccountError::Invalid { .. } | AccountError::UnknownOrg(_) => Self::BadRequest(e.to_string()),
-            // Tyk answers a duplicate email with 403.
-            AccountError::EmailTaken | AccountError::Denied(_) | AccountError::NoPermissions => Self::Forbidden(e.to_string()),
-            AccountError::NotFound => Self::NotFound("Not found".into()),
-            AccountError::LastAdmin => Self::Conflict(e.to_string()),
-            AccountError::Store(s) => s.into(),
-            AccountError::Hashing => {
-                tracing::error!("{e}");
-                Self::Internal
+/// Each service's error, by way of its kind.
+macro_rules! via_service_error {
+    ($($error:ty),*) => {$(
+        impl From<$error> for DashboardError {
+            fn from(e: $error) -> Self {
+                ServiceError::from(e).into()
             }
         }
-    }
+    )*};
 }
 
-impl From<crate::apis::ApiError> for DashboardError {
-    fn from(e: crate::apis::ApiError) -> Self {
-        use crate::apis::ApiError as E;
-        match e {
-            E::Invalid { .. } => Self::BadRequest(e.to_string()),
-            E::DuplicateId | E::ListenPathTaken(_) | E::RouteOverlaps(_) | E::InUse(_) => Self::Conflict(e.to_string()),
-            E::NotFound => Self::NotFound(e.to_string()),
-            E::Store(s) => s.into(),
-        }
-    }
-}
-
-impl From<crate::keys::KeyError> for DashboardError {
-    fn from(e: crate::keys::KeyError) -> Self {
-        use crate::keys::KeyError as E;
-        match e {
-            E::Invalid { .. } | E::NonOwned => Self::BadRequest(e.to_string()),
-            E::NotFound => Self::NotFound(e.to_string()),
-            E::Exists(m) => Self::Conflict(m),
-            E::Store(s) => s.into(),
-        }
-    }
-}
-
-impl From<crate::policies::PolicyError> for DashboardError {
-    fn from(e: crate::policies::PolicyError) -> Self {
-        use crate::policies::PolicyError as E;
-        match e {
-            E::Invalid { .. } | E::NameTaken => Self::BadRequest(e.to_string()),
-            E::DuplicateId(_) => Self::Conflict(e.to_string()),
-            E::NotFound => Self::NotFound(e.to_string()),
-            E::Store(s) => s.into(),
-        }
-    }
-}
+via_service_error!(StoreError, AccountError, ApiError, KeyError, PolicyError);

@@ -7,6 +7,18 @@ use serde::de::DeserializeOwned;
 
 pub struct JsonBody<T>(pub T);
 
+/// A body that is not the JSON expected; the detail says where and why. Each API words the
+/// answer its own way.
+#[derive(Debug, thiserror::Error)]
+#[error("Request body malformed: {0}")]
+pub struct Malformed(pub String);
+
+impl From<Malformed> for DashboardError {
+    fn from(Malformed(detail): Malformed) -> Self {
+        DashboardError::Malformed(detail)
+    }
+}
+
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = DashboardError;
 
@@ -18,25 +30,28 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
                 DashboardError::Malformed(format!("could not read the body: {}", e.body_text()))
             }
         })?;
-        parse(&bytes).map(JsonBody)
+        Ok(JsonBody(parse(&bytes)?))
     }
 }
 
-/// Parses JSON, reporting the path of the offending field (`access_rights.x.versions[0]`).
-pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DashboardError> {
+/// Parses one JSON value, reporting the path of the offending field (`access_rights.x.versions[0]`).
+/// Anything but whitespace after the value (a second value, JSON lines) is refused, not ignored.
+pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Malformed> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(DashboardError::Malformed("the body is empty; send a JSON object".into()));
+        return Err(Malformed("the body is empty; send a JSON object".into()));
     }
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         if path == "." || inner.is_syntax() || inner.is_eof() {
-            DashboardError::Malformed(inner.to_string())
+            Malformed(inner.to_string())
         } else {
-            DashboardError::Malformed(format!("field `{path}`: {inner}"))
+            Malformed(format!("field `{path}`: {inner}"))
         }
-    })
+    })?;
+    de.end().map_err(|e| Malformed(format!("{e}: send one JSON value and nothing after it")))?;
+    Ok(value)
 }
 
 /// Reads a typed value out of already-parsed JSON; `prefix` is where it sits in the body.
@@ -49,7 +64,7 @@ pub fn from_value<T: DeserializeOwned>(value: serde_json::Value, prefix: &str) -
             (false, true) => format!("field `{prefix}`: "),
             (false, false) => format!("field `{prefix}.{path}`: "),
         };
-        DashboardError::Malformed(format!("{at}{}", e.into_inner()))
+        Malformed(format!("{at}{}", e.into_inner())).into()
     })
 }
 
@@ -74,5 +89,13 @@ mod tests {
         let err = parse::<T>(b"{not json").unwrap_err().to_string();
         assert!(err.starts_with("Request body malformed"), "{err}");
         assert!(parse::<T>(b"").is_err());
+    }
+
+    #[test]
+    fn one_value_and_nothing_after_it() {
+        assert!(parse::<T>(b" {\"rate\": 1}\n ").is_ok());
+        let err = parse::<T>(br#"{"rate": 1} trailing garbage"#).unwrap_err().to_string();
+        assert!(err.contains("trailing characters"), "{err}");
+        assert!(parse::<T>(b"{\"rate\": 1}\n{\"rate\": 2}\n").is_err());
     }
 }

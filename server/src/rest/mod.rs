@@ -7,16 +7,21 @@ pub mod apis;
 pub mod audit;
 pub mod authorise;
 pub mod error;
+pub mod gateway_error;
 pub mod health;
 pub mod json;
 pub mod keys;
 pub mod openapi;
 pub mod policies;
+pub mod query;
 pub mod tyk;
 pub mod users;
 
 use crate::state::AppState;
 use crate::store::UserRow;
+use axum::http::{Method, StatusCode, Uri};
+use axum::response::IntoResponse;
+use axum::routing::any;
 use axum::Router;
 use serde_json::{json, Value};
 
@@ -37,6 +42,34 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(tyk::router())
         .merge(openapi::router())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), authorise::authorise))
+        // After the permission check, which would otherwise ask for a credential first.
+        .merge(unknown_paths())
+        .method_not_allowed_fallback(|method: Method, uri: Uri| async move {
+            let message = format!("Method not allowed: {} does not take {method}", uri.path());
+            if uri.path().starts_with("/tyk/") {
+                gateway_error::GatewayApiError::new(StatusCode::METHOD_NOT_ALLOWED, message).into_response()
+            } else {
+                error::DashboardError::MethodNotAllowed(message).into_response()
+            }
+        })
+}
+
+/// Each API's own 404 for a path it does not have, whatever the method or credential: without
+/// these the dashboard's fallback would send the client to its sign-in page.
+fn unknown_paths() -> Router<AppState> {
+    let dashboard = any(|method: Method, uri: Uri| async move {
+        error::DashboardError::NotFound(format!("Not found: {method} {} is not part of this API", uri.path()))
+    });
+    let gateway = any(|method: Method, uri: Uri| async move {
+        gateway_error::GatewayApiError::new(StatusCode::NOT_FOUND, format!("Not found: {method} {} is not part of this API", uri.path()))
+    });
+    Router::new()
+        .route("/api", dashboard.clone())
+        .route("/api/{*rest}", dashboard.clone())
+        .route("/admin", dashboard.clone())
+        .route("/admin/{*rest}", dashboard)
+        .route("/tyk", gateway.clone())
+        .route("/tyk/{*rest}", gateway)
 }
 
 /// Items per page of Tyk's paginated lists.

@@ -2,19 +2,20 @@
 //! It holds the node's secret (`X-Tyk-Authorization`), so it sees every organisation; its
 //! envelopes are the gateway's: `{key, status, action, key_hash}` and `{status, message}`.
 
+use super::gateway_error::{key_error, GatewayApiError};
 use super::json::parse;
+// Its rejection answers in the gateway's envelope.
+use super::query::GatewayQuery as Query;
 use super::openapi::schemas::{ApiAllKeys, ApiModifyKeySuccess, ApiStatusMessage};
 use crate::audit::Actor;
 use crate::keys::id::is_set;
 use crate::keys::{org_of, KeyError, KeyRef, NewKey, Scope};
-use crate::policies::PolicyError;
 use crate::state::AppState;
-use crate::store::{KeyFilter, StoreError};
+use crate::store::KeyFilter;
 use app::model::{KeyHash, OrgId, Policy, SessionState};
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use bytes::Bytes;
@@ -30,49 +31,6 @@ pub fn router() -> Router<AppState> {
         .route("/tyk/keys/{key_id}", get(get_key).put(update_key).delete(delete_key).post(create_custom_key))
         .route("/tyk/policies", get(list_policies).post(create_policy))
         .route("/tyk/policies/{id}", get(get_policy).put(update_policy).delete(delete_policy))
-}
-
-#[derive(Debug)]
-pub struct GatewayApiError(StatusCode, String);
-
-impl GatewayApiError {
-    fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self(status, message.into())
-    }
-}
-
-impl IntoResponse for GatewayApiError {
-    fn into_response(self) -> Response {
-        (self.0, Json(json!({ "status": "error", "message": self.1 }))).into_response()
-    }
-}
-
-impl From<StoreError> for GatewayApiError {
-    fn from(e: StoreError) -> Self {
-        tracing::error!("gateway API storage error: {e}");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "Storage error")
-    }
-}
-
-/// Maps a key error, with the "not found" message of the operation (Tyk's differ per verb).
-fn key_error(e: KeyError, not_found: &str) -> GatewayApiError {
-    match e {
-        KeyError::Invalid { .. } => GatewayApiError::new(StatusCode::BAD_REQUEST, e.to_string()),
-        KeyError::NotFound | KeyError::NonOwned => GatewayApiError::new(StatusCode::NOT_FOUND, not_found),
-        KeyError::Exists(m) => GatewayApiError::new(StatusCode::CONFLICT, m),
-        KeyError::Store(s) => s.into(),
-    }
-}
-
-impl From<PolicyError> for GatewayApiError {
-    fn from(e: PolicyError) -> Self {
-        match e {
-            PolicyError::Invalid { .. } | PolicyError::NameTaken => Self::new(StatusCode::BAD_REQUEST, e.to_string()),
-            PolicyError::DuplicateId(_) => Self::new(StatusCode::CONFLICT, e.to_string()),
-            PolicyError::NotFound => Self::new(StatusCode::NOT_FOUND, "Policy not found"),
-            PolicyError::Store(s) => s.into(),
-        }
-    }
 }
 
 /// A caller holding `PORTCULLIS_GATEWAY_SECRET` in `X-Tyk-Authorization`.
@@ -97,12 +55,8 @@ impl FromRequestParts<AppState> for GatewayAdmin {
     }
 }
 
-/// Tyk's gateway answers a body it cannot read with 400 "Request malformed".
 fn body<T: serde::de::DeserializeOwned>(bytes: &Bytes) -> Result<T, GatewayApiError> {
-    parse(bytes).map_err(|e| {
-        let detail = e.to_string().replace("Request body malformed: ", "");
-        GatewayApiError::new(StatusCode::BAD_REQUEST, format!("Request malformed: {detail}"))
-    })
+    Ok(parse(bytes)?)
 }
 
 fn action(key: &str, action: &str, key_hash: Option<&str>) -> Json<Value> {

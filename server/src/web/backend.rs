@@ -8,7 +8,8 @@ use crate::accounts::{require, AccountError, Accounts, NewUserRequest, UserUpdat
 use crate::apis::{Api, ApiError, Apis};
 use crate::keys::{KeyError, KeyRef, Keys, Lookup, NewKey, Scope};
 use crate::policies::{Policies, PolicyError};
-use crate::store::{now, KeyFilter, StoreError, UserRow};
+use crate::service_error::{Kind, ServiceError};
+use crate::store::{now, KeyFilter, UserRow};
 use app::backend::DashboardBackend;
 use app::model::{
     validate_api_form, validate_key_form, validate_policy_form, ApiChoice, ApiDefinition, ApiDetail, ApiForm, ApiSummary,
@@ -87,18 +88,16 @@ fn forbidden(area: Area, level: Level) -> AppError {
     })
 }
 
-fn store_error(e: StoreError) -> AppError {
-    internal(e)
-}
-
-fn account_error(e: AccountError) -> AppError {
-    match e {
-        AccountError::Invalid { field, message } => AppError::invalid(field, sentence(&message)),
-        AccountError::EmailTaken => AppError::invalid("email_address", "A user with this email address already exists"),
-        AccountError::NoPermissions | AccountError::LastAdmin => AppError::invalid("user_permissions", e.to_string()),
-        AccountError::Denied(m) => AppError::Forbidden(sentence(m)),
-        AccountError::NotFound => AppError::NotFound("This user does not exist (it may have been deleted).".into()),
-        other => internal(other),
+/// The one place a service's error becomes a server function's: by its kind. `not_found` names
+/// what is missing, in the dashboard's words.
+fn app_error(e: impl Into<ServiceError>, not_found: &str) -> AppError {
+    let e = e.into();
+    match e.kind {
+        // A form shows the message beside the input it concerns.
+        Kind::Invalid | Kind::Conflict => AppError::invalid(e.field_name(), sentence(&e.message)),
+        Kind::NotFound => AppError::NotFound(not_found.to_owned()),
+        Kind::Forbidden => AppError::Forbidden(sentence(&e.message)),
+        Kind::Unavailable | Kind::Internal => internal(e.message),
     }
 }
 
@@ -111,41 +110,20 @@ fn sentence(message: &str) -> String {
     }
 }
 
+fn account_error(e: AccountError) -> AppError {
+    app_error(e, "This user does not exist (it may have been deleted).")
+}
+
 fn key_error(e: KeyError) -> AppError {
-    match e {
-        KeyError::Invalid { field, message } => AppError::invalid(field, sentence(&message)),
-        KeyError::NotFound | KeyError::NonOwned => AppError::NotFound("This key does not exist (it may have been deleted).".into()),
-        KeyError::Exists(message) => match message.split_once(": ") {
-            Some((field, rest)) if !field.contains(' ') => AppError::invalid(field, sentence(rest)),
-            _ => AppError::invalid("", message),
-        },
-        KeyError::Store(s) => store_error(s),
-    }
+    app_error(e, "This key does not exist (it may have been deleted).")
 }
 
 fn policy_error(e: PolicyError) -> AppError {
-    match e {
-        PolicyError::Invalid { field, message } => AppError::invalid(field, sentence(&message)),
-        PolicyError::NameTaken => AppError::invalid("name", e.to_string()),
-        PolicyError::DuplicateId(_) => AppError::invalid("", e.to_string()),
-        PolicyError::NotFound => AppError::NotFound("This policy does not exist (it may have been deleted).".into()),
-        PolicyError::Store(s) => store_error(s),
-    }
+    app_error(e, "This policy does not exist (it may have been deleted).")
 }
 
 fn api_error(e: ApiError) -> AppError {
-    match e {
-        ApiError::Invalid { field, message } => AppError::invalid(field, sentence(&message)),
-        ApiError::ListenPathTaken(path) => {
-            AppError::invalid("proxy.listen_path", format!("'{path}' is already used by another API"))
-        }
-        ApiError::RouteOverlaps(path) => {
-            AppError::invalid("proxy.listen_path", format!("'{path}' overlaps an API of another organisation"))
-        }
-        ApiError::DuplicateId | ApiError::InUse(_) => AppError::invalid("", e.to_string()),
-        ApiError::NotFound => AppError::NotFound("This API does not exist (it may have been deleted).".into()),
-        ApiError::Store(s) => store_error(s),
-    }
+    app_error(e, "This API does not exist (it may have been deleted).")
 }
 
 fn first_error(errors: Vec<FieldError>) -> Result<(), AppError> {
@@ -577,5 +555,22 @@ impl DashboardService {
     async fn api_key_count(&self, org_id: &OrgId, api_id: &str) -> Result<i64, AppError> {
         let filter = KeyFilter { org_id: Some(org_id.clone()), api_id: Some(api_id.to_owned()), ..KeyFilter::default() };
         Ok(self.keys.list(&filter, 0, 0).await.map_err(key_error)?.1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_kind_becomes_a_server_function_error() {
+        let at = |e: ServiceError| app_error(e, "gone");
+        assert_eq!(at(ServiceError::invalid("rate", "must be positive")), AppError::invalid("rate", "Must be positive"));
+        let taken = ServiceError::new(Kind::Conflict, "This name is taken").beside("name");
+        assert_eq!(at(taken), AppError::invalid("name", "This name is taken"));
+        assert_eq!(at(ServiceError::not_found("Could not retrieve key detail.")), AppError::NotFound("gone".into()));
+        assert_eq!(at(ServiceError::forbidden("only an admin can do this")), AppError::Forbidden("Only an admin can do this".into()));
+        assert!(matches!(at(ServiceError::internal("disk on fire")), AppError::Internal(m) if !m.contains("fire")));
+        assert!(matches!(at(ServiceError::new(Kind::Unavailable, "pool timed out")), AppError::Internal(_)));
     }
 }

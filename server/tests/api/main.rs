@@ -10,6 +10,7 @@ mod apis;
 mod cli;
 mod cluster;
 mod dashboard;
+mod envelopes;
 mod gateway;
 mod health;
 mod isolation_guessing;
