@@ -7,7 +7,7 @@ use crate::secrets::{generated_password, object_id, random_hex, sha256_hex};
 use crate::store::{now, NewUser, OrgRow, Store, StoreError, UserChange, UserRow};
 use app::model::{validate_password, Area, Level, Permissions};
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -422,15 +422,6 @@ impl Accounts {
             .map_err(|_| AccountError::Hashing)?
             .map_err(|_| AccountError::Hashing)
     }
-}
-
-/// The organisation as Tyk's Admin API shows it: the stored document with its id.
-pub fn org_document(org: &OrgRow) -> Value {
-    let mut doc = serde_json::from_str::<Map<String, Value>>(&org.document).unwrap_or_default();
-    doc.insert("id".into(), Value::String(org.id.clone()));
-    doc.entry("owner_name").or_insert_with(|| Value::String(org.owner_name.clone()));
-    doc.entry("apis").or_insert_with(|| Value::Array(vec![]));
-    Value::Object(doc)
 }
 
 /// The one check of a user's rights in an area.

@@ -32,7 +32,7 @@ pub fn result_units(rows: &[HourlyRow]) -> Vec<Value> {
                 "hits": hits,
                 "success": success,
                 "error": hits - success,
-                "last_hit": crate::rest::rfc3339(Some(last / 1000)),
+                "last_hit": app::model::format::rfc3339(Some(last / 1000)),
                 "request_time": mean(latency),
                 "latency": mean(latency),
                 "upstream_latency": mean(upstream),

@@ -12,7 +12,7 @@ use crate::store::{now, KeyFilter, KeyIndex, KeyRow, Store, StoreError};
 use crate::vault::Vault;
 use app::model::{apply_policies, trial_expiry, validate_session_rules, KeyHash, Policy, SessionState};
 pub use id::KeyRef;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
@@ -82,12 +82,6 @@ pub struct KeyData {
     pub key_id: String,
     pub key_hash: KeyHash,
     pub data: SessionState,
-}
-
-impl KeyData {
-    pub fn to_json(&self) -> Value {
-        json!({ "api_model": {}, "key_id": self.key_id, "data": self.data, "key_hash": self.key_hash })
-    }
 }
 
 /// A stored key as the dashboard edits it. The HMAC secret is left out.
@@ -163,7 +157,7 @@ impl Keys {
         let key_hash = id::hash(&key_id);
 
         let at = now();
-        s.date_created = crate::rest::rfc3339(Some(at));
+        s.date_created = app::model::format::rfc3339(Some(at));
         s.last_updated = at.to_string();
         if let Some(expires) = trial_expiry(&policies, at) {
             s.expires = expires;
