@@ -19,6 +19,7 @@ mod keys;
 mod openapi;
 mod policies;
 mod process;
+mod responses;
 mod roles;
 mod signin;
 mod tyk;
