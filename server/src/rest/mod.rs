@@ -6,6 +6,7 @@ pub mod admin;
 pub mod apis;
 pub mod audit;
 pub mod authorise;
+pub mod callers;
 pub mod error;
 pub mod health;
 pub mod json;
