@@ -8,7 +8,6 @@ use crate::service_error::{Kind, ServiceError};
 use crate::store::{now, ApiRow, ClusterLock, Store, StoreError};
 use app::model::api_definition::{canonical_domain, routes_overlap};
 use app::model::{ApiDefinition, OrgId};
-use serde_json::Value;
 use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
@@ -223,13 +222,6 @@ async fn check_target(egress: &Egress, def: &ApiDefinition) -> Result<(), ApiErr
     crate::gateway::upstream::check_target(egress, &def.proxy.target_url)
         .await
         .map_err(|refused| ApiError::Invalid { field: "proxy.target_url", message: refused.to_string() })
-}
-
-/// The JSON Tyk's Dashboard shows for an API: `{"api_definition": {...}}` with its ids.
-pub fn api_json(api: &Api) -> Value {
-    let mut def = serde_json::to_value(&api.definition).unwrap_or_default();
-    def["id"] = Value::String(api.row.mongo_id.clone());
-    serde_json::json!({ "api_definition": def })
 }
 
 impl Apis {

@@ -36,6 +36,20 @@ pub fn utc(at: i64) -> String {
     format!("{y:04}-{m:02}-{d:02} {:02}:{:02} UTC", secs / 3600, secs % 3600 / 60)
 }
 
+/// Unix seconds as RFC 3339 in UTC ("2026-05-01T14:30:00Z"), as Tyk's APIs write times; Go's
+/// zero time, as Tyk prints it, for "never" and for what RFC 3339 cannot write (a year before 0
+/// or after 9999).
+pub fn rfc3339(secs: Option<i64>) -> String {
+    const NEVER: &str = "0001-01-01T00:00:00Z";
+    let Some(at) = secs else { return NEVER.into() };
+    let (y, m, d) = civil_from_days(at.div_euclid(86400));
+    if !(0..10_000).contains(&y) {
+        return NEVER.into();
+    }
+    let s = at.rem_euclid(86400);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", s / 3600, s % 3600 / 60, s % 60)
+}
+
 /// Howard Hinnant's days-to-civil algorithm.
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
@@ -125,6 +139,20 @@ mod tests {
         assert_eq!(utc(0), "1970-01-01 00:00 UTC");
         assert_eq!(utc(1_700_000_000), "2023-11-14 22:13 UTC");
         assert_eq!(utc(951_782_400), "2000-02-29 00:00 UTC");
+    }
+
+    #[test]
+    fn rfc3339_times() {
+        assert_eq!(rfc3339(None), "0001-01-01T00:00:00Z");
+        assert_eq!(rfc3339(Some(0)), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(Some(1_700_000_000)), "2023-11-14T22:13:20Z");
+        assert_eq!(rfc3339(Some(-1)), "1969-12-31T23:59:59Z");
+        assert_eq!(rfc3339(Some(253_402_300_799)), "9999-12-31T23:59:59Z");
+        assert_eq!(rfc3339(Some(253_402_300_800)), "0001-01-01T00:00:00Z");
+        assert_eq!(rfc3339(Some(-62_167_219_200)), "0000-01-01T00:00:00Z");
+        assert_eq!(rfc3339(Some(-62_167_219_201)), "0001-01-01T00:00:00Z");
+        assert_eq!(rfc3339(Some(i64::MAX)), "0001-01-01T00:00:00Z");
+        assert_eq!(rfc3339(Some(i64::MIN)), "0001-01-01T00:00:00Z");
     }
 
     #[test]

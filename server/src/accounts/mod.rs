@@ -471,15 +471,6 @@ impl Accounts {
     }
 }
 
-/// The organisation as Tyk's Admin API shows it: the stored document with its id.
-pub fn org_document(org: &OrgRow) -> Value {
-    let mut doc = serde_json::from_str::<Map<String, Value>>(&org.document).unwrap_or_default();
-    doc.insert("id".into(), Value::String(org.id.to_string()));
-    doc.entry("owner_name").or_insert_with(|| Value::String(org.owner_name.clone()));
-    doc.entry("apis").or_insert_with(|| Value::Array(vec![]));
-    Value::Object(doc)
-}
-
 /// The one check of a user's rights in an area.
 pub fn require(user: &UserRow, area: Area, level: Level) -> Result<(), AccountError> {
     if user.permissions.allows(area, level) {

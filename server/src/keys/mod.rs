@@ -13,7 +13,7 @@ use crate::store::{now, KeyFilter, KeyIndex, KeyRow, Store, StoreError};
 use crate::vault::{Vault, VaultError};
 use app::model::{apply_policies, trial_expiry, validate_session_rules, KeyHash, OrgId, Policy, SessionState};
 pub use id::{KeyRef, Lookup};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::borrow::Cow;
 use std::sync::Arc;
 
@@ -119,12 +119,6 @@ pub struct KeyData {
     pub data: SessionState,
 }
 
-impl KeyData {
-    pub fn to_json(&self) -> Value {
-        json!({ "api_model": {}, "key_id": self.key_id, "data": self.data, "key_hash": self.key_hash })
-    }
-}
-
 /// A stored key as the dashboard edits it. The HMAC secret is left out.
 #[derive(Clone, Debug)]
 pub struct KeyDefinition {
@@ -198,7 +192,7 @@ impl Keys {
         let key_hash = id::hash(&key_id);
 
         let at = now();
-        s.date_created = crate::rest::rfc3339(Some(at));
+        s.date_created = app::model::format::rfc3339(Some(at));
         s.last_updated = at.to_string();
         if let Some(expires) = trial_expiry(&policies, at) {
             s.expires = expires;

@@ -97,7 +97,7 @@ fn day_start(d: u8, m: u8, y: i32) -> Result<i64, DashboardError> {
     ),
     responses(
         (status = 200, description = "The key's traffic by hour", body = AggregateAnalyticsData),
-        (status = 400, description = "A date is not a date, or the range is reversed", body = super::openapi::schemas::ApiResponse),
+        (status = 400, description = "A date is not a date, or the range is reversed", body = super::responses::ApiResponse),
     ))]
 pub(super) async fn key_activity(ApiUser(user): ApiUser, State(s): State<AppState>, Path((hash, sd, sm, sy, ed, em, ey)): Path<DateParts>) -> Result<Json<AggregateAnalyticsData>, DashboardError> {
     let from = day_start(sd, sm, sy)?;

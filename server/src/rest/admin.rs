@@ -2,9 +2,8 @@
 
 use super::error::DashboardError;
 use super::json::JsonBody;
-use super::openapi::schemas::{ApiRegister, ApiResponse, OrganisationDocument, User, Users};
-use super::{ok_message, user_json};
-use crate::accounts::{org_document, NewOrg, NewUserRequest};
+use super::responses::{ApiRegister, ApiResponse, Meta, OrganisationDocument, User, Users};
+use crate::accounts::{NewOrg, NewUserRequest};
 use crate::audit::Actor;
 use crate::auth::Admin;
 use crate::state::AppState;
@@ -14,7 +13,7 @@ use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -34,18 +33,18 @@ pub fn router() -> Router<AppState> {
         (status = 200, description = "`Org created`: `Meta` is the new organisation's id", body = ApiResponse),
         (status = 400, description = "`owner_name` is missing", body = ApiResponse),
     ))]
-async fn create_org(_: Admin, State(s): State<AppState>, JsonBody(doc): JsonBody<Value>) -> Result<Json<Value>, DashboardError> {
+async fn create_org(_: Admin, State(s): State<AppState>, JsonBody(doc): JsonBody<Value>) -> Result<Json<ApiResponse>, DashboardError> {
     let org = s.accounts.create_org(NewOrg::try_from(doc)?).await?;
-    Ok(ok_message("Org created", Value::String(org.id.into())))
+    Ok(Json(ApiResponse::ok("Org created", Meta::Id(org.id.to_string()))))
 }
 
 /// List organisations
 #[utoipa::path(get, path = "/admin/organisations", operation_id = "getOrgs", tag = "Admin: Organisations",
     security(("admin_auth" = [])),
     responses((status = 200, description = "Every organisation", body = ApiRegister)))]
-async fn list_orgs(_: Admin, State(s): State<AppState>) -> Result<Json<Value>, DashboardError> {
-    let orgs: Vec<Value> = s.accounts.orgs().await?.iter().map(org_document).collect();
-    Ok(Json(json!({ "organisations": orgs, "pages": 0 })))
+async fn list_orgs(_: Admin, State(s): State<AppState>) -> Result<Json<ApiRegister>, DashboardError> {
+    let organisations = s.accounts.orgs().await?.iter().map(OrganisationDocument::from).collect();
+    Ok(Json(ApiRegister { organisations, pages: 0 }))
 }
 
 /// Get an organisation
@@ -56,13 +55,13 @@ async fn list_orgs(_: Admin, State(s): State<AppState>) -> Result<Json<Value>, D
         (status = 200, description = "The organisation", body = OrganisationDocument),
         (status = 404, description = "No such organisation", body = ApiResponse),
     ))]
-async fn get_org(_: Admin, State(s): State<AppState>, Path(org_id): Path<String>) -> Result<Json<Value>, DashboardError> {
+async fn get_org(_: Admin, State(s): State<AppState>, Path(org_id): Path<String>) -> Result<Json<OrganisationDocument>, DashboardError> {
     let found = match OrgId::parse(&org_id) {
         Some(id) => s.accounts.org(&id).await,
         None => Err(crate::accounts::AccountError::NotFound),
     };
     match found {
-        Ok(org) => Ok(Json(org_document(&org))),
+        Ok(org) => Ok(Json(OrganisationDocument::from(&org))),
         Err(crate::accounts::AccountError::NotFound) => Err(DashboardError::NotFound("Could not retrieve org detail".into())),
         Err(e) => Err(e.into()),
     }
@@ -79,9 +78,10 @@ async fn get_org(_: Admin, State(s): State<AppState>, Path(org_id): Path<String>
         (status = 400, description = "The email or password is invalid, or the organisation does not exist", body = ApiResponse),
         (status = 403, description = "The email address is taken", body = ApiResponse),
     ))]
-async fn create_user(_: Admin, State(s): State<AppState>, JsonBody(req): JsonBody<NewUserRequest>) -> Result<Json<Value>, DashboardError> {
+async fn create_user(_: Admin, State(s): State<AppState>, JsonBody(req): JsonBody<NewUserRequest>) -> Result<Json<ApiResponse>, DashboardError> {
     let (user, credential) = s.accounts.create_user(&Actor::AdminApi, req).await?;
-    Ok(ok_message(credential.clone(), user_json(&user, Some(&credential))))
+    let user = User::new(&user, Some(credential.clone()));
+    Ok(Json(ApiResponse::ok(credential, Meta::User(Box::new(user)))))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -100,7 +100,7 @@ struct UserFilter {
         (status = 200, description = "The users", body = Users),
         (status = 404, description = "The organisation does not exist", body = ApiResponse),
     ))]
-async fn list_users(_: Admin, State(s): State<AppState>, Query(f): Query<UserFilter>) -> Result<Json<Value>, DashboardError> {
+async fn list_users(_: Admin, State(s): State<AppState>, Query(f): Query<UserFilter>) -> Result<Json<Users>, DashboardError> {
     let org = match &f.org_id {
         Some(org) => match OrgId::parse(org) {
             Some(id) if s.accounts.org(&id).await.is_ok() => Some(id),
@@ -108,8 +108,8 @@ async fn list_users(_: Admin, State(s): State<AppState>, Query(f): Query<UserFil
         },
         None => None,
     };
-    let users: Vec<Value> = s.accounts.users(org.as_ref()).await?.iter().map(|u| user_json(u, None)).collect();
-    Ok(Json(json!({ "users": users, "pages": 0 })))
+    let users = s.accounts.users(org.as_ref()).await?.iter().map(User::from).collect();
+    Ok(Json(Users { users, pages: 0 }))
 }
 
 /// Get a user
@@ -120,13 +120,13 @@ async fn list_users(_: Admin, State(s): State<AppState>, Query(f): Query<UserFil
         (status = 200, description = "The user", body = User),
         (status = 404, description = "No such user", body = ApiResponse),
     ))]
-async fn get_user(_: Admin, State(s): State<AppState>, Path(user_id): Path<String>) -> Result<Json<Value>, DashboardError> {
+async fn get_user(_: Admin, State(s): State<AppState>, Path(user_id): Path<String>) -> Result<Json<User>, DashboardError> {
     let found = match UserId::parse(&user_id) {
         Some(id) => s.accounts.user(&id).await,
         None => Err(crate::accounts::AccountError::NotFound),
     };
     match found {
-        Ok(u) => Ok(Json(user_json(&u, None))),
+        Ok(u) => Ok(Json(User::from(&u))),
         Err(crate::accounts::AccountError::NotFound) => Err(DashboardError::NotFound("Could not retrieve user detail".into())),
         Err(e) => Err(e.into()),
     }

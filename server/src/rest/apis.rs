@@ -2,9 +2,8 @@
 
 use super::error::DashboardError;
 use super::json::{from_value, JsonBody};
-use super::openapi::schemas::{ApiDefinitionWrapper, ApiDefinitionsResponse, ApiResponse};
-use super::{ok_message, pages, PageQuery};
-use crate::apis::api_json;
+use super::responses::{ApiDefinitionWrapper, ApiDefinitionsResponse, ApiResponse, Meta};
+use super::{pages, PageQuery};
 use crate::auth::ApiUser;
 use crate::state::AppState;
 use app::model::ApiDefinition;
@@ -12,7 +11,7 @@ use super::query::Query;
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -40,22 +39,21 @@ fn definition(mut body: Value) -> Result<ApiDefinition, DashboardError> {
         (status = 400, description = "The definition is invalid; the message names the field", body = ApiResponse),
         (status = 409, description = "The `api_id` or the listen path is taken, or the listen path overlaps an API of another organisation", body = ApiResponse),
     ))]
-async fn create(ApiUser(user): ApiUser, State(s): State<AppState>, JsonBody(body): JsonBody<Value>) -> Result<Json<Value>, DashboardError> {
+async fn create(ApiUser(user): ApiUser, State(s): State<AppState>, JsonBody(body): JsonBody<Value>) -> Result<Json<ApiResponse>, DashboardError> {
     let api = s.apis.create(&user.org_id, &user.actor(), definition(body)?).await?;
-    let mut reply = ok_message("API created", Value::String(api.row.mongo_id.clone()));
-    reply["ID"] = Value::String(api.row.api_id.clone());
-    Ok(reply)
+    let reply = ApiResponse::ok("API created", Meta::Id(api.row.mongo_id.to_string()));
+    Ok(Json(ApiResponse { id: Some(api.row.api_id.to_string()), ..reply }))
 }
 
 /// List APIs
 #[utoipa::path(get, path = "/api/apis", operation_id = "getApis", tag = "APIs", security(("dashboard_auth" = [])),
     params(PageQuery),
     responses((status = 200, description = "A page of APIs", body = ApiDefinitionsResponse)))]
-async fn list(ApiUser(user): ApiUser, State(s): State<AppState>, Query(page): Query<PageQuery>) -> Result<Json<Value>, DashboardError> {
+async fn list(ApiUser(user): ApiUser, State(s): State<AppState>, Query(page): Query<PageQuery>) -> Result<Json<ApiDefinitionsResponse>, DashboardError> {
     let (limit, offset) = page.window();
     let (apis, total) = s.apis.list(&user.org_id, &page.q, limit, offset).await?;
-    let apis: Vec<Value> = apis.iter().map(api_json).collect();
-    Ok(Json(json!({ "apis": apis, "pages": pages(total) })))
+    let apis = apis.iter().map(ApiDefinitionWrapper::from).collect();
+    Ok(Json(ApiDefinitionsResponse { apis, pages: pages(total) }))
 }
 
 /// Search APIs
@@ -64,7 +62,7 @@ async fn list(ApiUser(user): ApiUser, State(s): State<AppState>, Query(page): Qu
 #[utoipa::path(get, path = "/api/apis/search", operation_id = "searchApis", tag = "APIs", security(("dashboard_auth" = [])),
     params(PageQuery),
     responses((status = 200, description = "A page of matching APIs", body = ApiDefinitionsResponse)))]
-async fn search(user: ApiUser, s: State<AppState>, page: Query<PageQuery>) -> Result<Json<Value>, DashboardError> {
+async fn search(user: ApiUser, s: State<AppState>, page: Query<PageQuery>) -> Result<Json<ApiDefinitionsResponse>, DashboardError> {
     list(user, s, page).await
 }
 
@@ -75,8 +73,8 @@ async fn search(user: ApiUser, s: State<AppState>, page: Query<PageQuery>) -> Re
         (status = 200, description = "The API", body = ApiDefinitionWrapper),
         (status = 404, description = "No such API", body = ApiResponse),
     ))]
-async fn one(ApiUser(user): ApiUser, State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, DashboardError> {
-    Ok(Json(api_json(&s.apis.get(&user.org_id, &id).await?)))
+async fn one(ApiUser(user): ApiUser, State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<ApiDefinitionWrapper>, DashboardError> {
+    Ok(Json(ApiDefinitionWrapper::from(&s.apis.get(&user.org_id, &id).await?)))
 }
 
 /// Update an API
@@ -94,9 +92,9 @@ async fn update(
     State(s): State<AppState>,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<Value>,
-) -> Result<Json<Value>, DashboardError> {
+) -> Result<Json<ApiResponse>, DashboardError> {
     s.apis.update(&user.org_id, &user.actor(), &id, definition(body)?).await?;
-    Ok(ok_message("API updated", Value::Null))
+    Ok(Json(ApiResponse::ok("API updated", Meta::None)))
 }
 
 /// Delete an API
@@ -107,7 +105,7 @@ async fn update(
         (status = 404, description = "No such API", body = ApiResponse),
         (status = 409, description = "Keys still grant access to the API", body = ApiResponse),
     ))]
-async fn delete(ApiUser(user): ApiUser, State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, DashboardError> {
+async fn delete(ApiUser(user): ApiUser, State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<ApiResponse>, DashboardError> {
     s.apis.delete(&user.org_id, &user.actor(), &id).await?;
-    Ok(ok_message("API deleted", Value::Null))
+    Ok(Json(ApiResponse::ok("API deleted", Meta::None)))
 }

@@ -5,8 +5,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use super::openapi::schemas::{ApiResponse, Health, Ready};
-use serde_json::json;
+use super::responses::{ApiResponse, Health, Reachable, Readiness, Ready};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/health", get(health)).route("/ready", get(ready)).route("/metrics", get(metrics))
@@ -15,8 +14,8 @@ pub fn router() -> Router<AppState> {
 /// The process is up
 #[utoipa::path(get, path = "/health", operation_id = "getHealth", tag = "Service",
     responses((status = 200, description = "Always, while the process runs", body = Health)))]
-async fn health() -> Json<serde_json::Value> {
-    Json(json!({ "status": "ok" }))
+async fn health() -> Json<Health> {
+    Json(Health { status: "ok" })
 }
 
 /// The process can do its work: the database answers, and Redis too when clustered
@@ -28,35 +27,38 @@ async fn health() -> Json<serde_json::Value> {
         (status = 200, description = "Ready (or degraded: Redis unreachable, counting locally)", body = Ready),
         (status = 503, description = "The database does not answer, or Redis does not and the gateway fails closed", body = Ready),
     ))]
-async fn ready(State(state): State<AppState>) -> (StatusCode, Json<serde_json::Value>) {
+async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Ready>) {
     let database = match state.health.database().await {
-        Ok(()) => "ok",
+        Ok(()) => Reachable::Ok,
         Err(e) => {
             tracing::warn!("readiness check: database unreachable: {e}");
-            "unreachable"
+            Reachable::Unreachable
         }
     };
-    let mut body = json!({ "database": database });
-    let mut status = if database == "ok" { "ready" } else { "unavailable" };
+    let mut body = Ready {
+        status: if database == Reachable::Ok { Readiness::Ready } else { Readiness::Unavailable },
+        database,
+        redis: None,
+        redis_fallback: None,
+    };
     if let Some(redis) = state.limits.redis() {
-        let answers = match redis.ping().await {
-            Ok(()) => true,
+        let reached = match redis.ping().await {
+            Ok(()) => Reachable::Ok,
             Err(e) => {
                 redis.mark_down(&e);
-                false
+                Reachable::Unreachable
             }
         };
-        body["redis"] = json!(if answers { "ok" } else { "unreachable" });
-        if !answers && status == "ready" {
-            status = match state.limits.fallback() {
-                RedisFallback::Closed => "unavailable",
-                RedisFallback::Local => "degraded",
+        if reached == Reachable::Unreachable && body.status == Readiness::Ready {
+            body.status = match state.limits.fallback() {
+                RedisFallback::Closed => Readiness::Unavailable,
+                RedisFallback::Local => Readiness::Degraded,
             };
         }
-        body["redis_fallback"] = json!(state.limits.fallback());
+        body.redis = Some(reached);
+        body.redis_fallback = Some(state.limits.fallback());
     }
-    body["status"] = json!(status);
-    let code = if status == "unavailable" { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK };
+    let code = if body.status == Readiness::Unavailable { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK };
     (code, Json(body))
 }
 
@@ -92,7 +94,7 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
 }
 
 fn error(status: StatusCode, message: &str) -> Response {
-    (status, Json(json!({ "Status": "Error", "Message": message, "Meta": null }))).into_response()
+    (status, Json(ApiResponse::error(message))).into_response()
 }
 
 /// `/metrics` on the metrics listener (`PORTCULLIS_METRICS_LISTEN`): whoever reaches that

@@ -2,8 +2,8 @@
 
 use super::error::DashboardError;
 use super::json::JsonBody;
-use super::openapi::schemas::{ApiResponse, KeyData, Keys, KeysDetailed};
-use super::{ok_message, pages, PAGE_SIZE};
+use super::responses::{AllKeys, ApiResponse, KeyData, Keys, KeysDetailed, Meta};
+use super::{pages, PAGE_SIZE};
 use crate::auth::ApiUser;
 use crate::keys::id::is_set;
 use crate::keys::{KeyRef, Lookup, NewKey, Scope};
@@ -15,7 +15,6 @@ use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::{json, Value};
 use utoipa::IntoParams;
 
 pub fn router() -> Router<AppState> {
@@ -117,10 +116,10 @@ async fn create(
     State(s): State<AppState>,
     Query(q): Query<CreateQuery>,
     JsonBody(session): JsonBody<SessionState>,
-) -> Result<Json<Value>, DashboardError> {
+) -> Result<Json<KeyData>, DashboardError> {
     let kind = if is_set(&q.basic_auth) { NewKey::Basic(None) } else { NewKey::Generated };
     let key = s.keys.create(&user.org_id, &user.actor(), kind, session).await?;
-    Ok(Json(key.to_json()))
+    Ok(Json(key.into()))
 }
 
 /// Create a key with a chosen id
@@ -139,9 +138,9 @@ async fn create_custom(
     State(s): State<AppState>,
     Path(key_id): Path<String>,
     JsonBody(session): JsonBody<SessionState>,
-) -> Result<Json<Value>, DashboardError> {
+) -> Result<Json<KeyData>, DashboardError> {
     let key = s.keys.create(&user.org_id, &user.actor(), NewKey::Custom(key_id), session).await?;
-    Ok(Json(key.to_json()))
+    Ok(Json(key.into()))
 }
 
 /// Create a basic-auth user
@@ -159,9 +158,9 @@ async fn create_basic(
     State(s): State<AppState>,
     Path(username): Path<String>,
     JsonBody(session): JsonBody<SessionState>,
-) -> Result<Json<Value>, DashboardError> {
+) -> Result<Json<KeyData>, DashboardError> {
     let key = s.keys.create(&user.org_id, &user.actor(), NewKey::Basic(Some(username)), session).await?;
-    Ok(Json(key.to_json()))
+    Ok(Json(key.into()))
 }
 
 /// Update a basic-auth user
@@ -183,10 +182,10 @@ async fn update_basic(
     Path(username): Path<String>,
     Query(q): Query<UpdateQuery>,
     JsonBody(session): JsonBody<SessionState>,
-) -> Result<Json<Value>, DashboardError> {
+) -> Result<Json<KeyData>, DashboardError> {
     let r = KeyRef::new(username, Lookup::Username);
     let key = s.keys.update(&org(&user), &user.actor(), &r, session, is_set(&q.suppress_reset)).await?;
-    Ok(Json(key.to_json()))
+    Ok(Json(key.into()))
 }
 
 /// Get a key
@@ -197,9 +196,9 @@ async fn update_basic(
         (status = 400, description = "The key belongs to another organisation", body = ApiResponse),
         (status = 404, description = "No such key", body = ApiResponse),
     ))]
-async fn one(ApiUser(user): ApiUser, State(s): State<AppState>, Path(key_id): Path<String>, Query(mut r): Query<KeyRef>) -> Result<Json<Value>, DashboardError> {
+async fn one(ApiUser(user): ApiUser, State(s): State<AppState>, Path(key_id): Path<String>, Query(mut r): Query<KeyRef>) -> Result<Json<KeyData>, DashboardError> {
     r.id = key_id;
-    Ok(Json(s.keys.get(&org(&user), &r).await?.to_json()))
+    Ok(Json(s.keys.get(&org(&user), &r).await?.into()))
 }
 
 /// Update a key
@@ -219,10 +218,10 @@ async fn update(
     Path(key_id): Path<String>,
     Query(mut q): Query<UpdateQuery>,
     JsonBody(session): JsonBody<SessionState>,
-) -> Result<Json<Value>, DashboardError> {
+) -> Result<Json<KeyData>, DashboardError> {
     q.key.id = key_id;
     let key = s.keys.update(&org(&user), &user.actor(), &q.key, session, is_set(&q.suppress_reset)).await?;
-    Ok(Json(key.to_json()))
+    Ok(Json(key.into()))
 }
 
 /// Delete a key
@@ -233,10 +232,10 @@ async fn update(
         (status = 400, description = "The key belongs to another organisation", body = ApiResponse),
         (status = 404, description = "No such key", body = ApiResponse),
     ))]
-async fn delete(ApiUser(user): ApiUser, State(s): State<AppState>, Path(key_id): Path<String>, Query(mut r): Query<KeyRef>) -> Result<Json<Value>, DashboardError> {
+async fn delete(ApiUser(user): ApiUser, State(s): State<AppState>, Path(key_id): Path<String>, Query(mut r): Query<KeyRef>) -> Result<Json<ApiResponse>, DashboardError> {
     r.id = key_id;
     s.keys.delete(&org(&user), &user.actor(), &r).await?;
-    Ok(ok_message("Key deleted successfully.", Value::Null))
+    Ok(Json(ApiResponse::ok("Key deleted successfully.", Meta::None)))
 }
 
 /// List keys
@@ -250,11 +249,11 @@ async fn list(
     State(s): State<AppState>,
     Query(q): Query<ListQuery>,
     Query(f): Query<ApiFilter>,
-) -> Result<Json<Value>, DashboardError> {
+) -> Result<Json<Keys>, DashboardError> {
     let (filter, limit, offset) = q.filter(&user.org_id, f.api_id);
     let (keys, total) = s.keys.list(&filter, limit, offset).await?;
-    let ids: Vec<&str> = keys.iter().map(|k| k.listed_id.as_str()).collect();
-    Ok(Json(json!({ "data": { "keys": ids }, "pages": page_count(total, limit) })))
+    let keys = keys.into_iter().map(|k| k.listed_id).collect();
+    Ok(Json(Keys { data: AllKeys { keys }, pages: page_count(total, limit) }))
 }
 
 /// List the keys of an API
@@ -269,7 +268,7 @@ async fn list_for_api(
     State(s): State<AppState>,
     Path(api_id): Path<String>,
     Query(q): Query<ListQuery>,
-) -> Result<Json<Value>, DashboardError> {
+) -> Result<Json<Keys>, DashboardError> {
     // Internal or external API id; another organisation's API does not exist for the caller.
     let api = s.apis.get(&user.org_id, &api_id).await?;
     list(ApiUser(user), State(s), Query(q), Query(ApiFilter { api_id: api.row.api_id })).await
@@ -284,7 +283,7 @@ async fn list_for_api(
         (status = 200, description = "A page of the hashes of the matching keys", body = Keys),
         (status = 404, description = "No such API", body = ApiResponse),
     ))]
-async fn search_for_api(user: ApiUser, s: State<AppState>, api_id: Path<String>, q: Query<ListQuery>) -> Result<Json<Value>, DashboardError> {
+async fn search_for_api(user: ApiUser, s: State<AppState>, api_id: Path<String>, q: Query<ListQuery>) -> Result<Json<Keys>, DashboardError> {
     list_for_api(user, s, api_id, q).await
 }
 
@@ -297,11 +296,11 @@ async fn detailed(
     State(s): State<AppState>,
     Query(q): Query<ListQuery>,
     Query(f): Query<ApiFilter>,
-) -> Result<Json<Value>, DashboardError> {
+) -> Result<Json<KeysDetailed>, DashboardError> {
     let (filter, limit, offset) = q.filter(&user.org_id, f.api_id);
     let (keys, total) = s.keys.detailed(&filter, limit, offset).await?;
-    let keys: Vec<Value> = keys.iter().map(|k| k.to_json()).collect();
-    Ok(Json(json!({ "keys": keys, "pages": page_count(total, limit) })))
+    let keys = keys.into_iter().map(KeyData::from).collect();
+    Ok(Json(KeysDetailed { keys, pages: page_count(total, limit) }))
 }
 
 /// Check a key definition
@@ -313,9 +312,9 @@ async fn detailed(
         (status = 200, description = "The session the key would have, in `data`", body = KeyData),
         (status = 400, description = "The definition is invalid", body = ApiResponse),
     ))]
-async fn preview(ApiUser(user): ApiUser, State(s): State<AppState>, JsonBody(session): JsonBody<SessionState>) -> Result<Json<Value>, DashboardError> {
+async fn preview(ApiUser(user): ApiUser, State(s): State<AppState>, JsonBody(session): JsonBody<SessionState>) -> Result<Json<KeyData>, DashboardError> {
     let data = s.keys.preview(&user.org_id, session).await?;
-    Ok(Json(json!({ "api_model": {}, "key_id": "", "data": data, "key_hash": "" })))
+    Ok(Json(KeyData::preview(data)))
 }
 
 /// The same key routes, under an API of the caller's organisation.
@@ -338,7 +337,7 @@ async fn one_for_api(
     State(s): State<AppState>,
     Path((api_id, key_id)): Path<(String, String)>,
     Query(r): Query<KeyRef>,
-) -> Result<Json<Value>, DashboardError> {
+) -> Result<Json<KeyData>, DashboardError> {
     scoped(&s, &user, &api_id).await?;
     one(ApiUser(user), State(s), Path(key_id), Query(r)).await
 }
@@ -360,7 +359,7 @@ async fn update_for_api(
     Path((api_id, key_id)): Path<(String, String)>,
     Query(q): Query<UpdateQuery>,
     body: JsonBody<SessionState>,
-) -> Result<Json<Value>, DashboardError> {
+) -> Result<Json<KeyData>, DashboardError> {
     scoped(&s, &user, &api_id).await?;
     update(ApiUser(user), State(s), Path(key_id), Query(q), body).await
 }
@@ -379,7 +378,7 @@ async fn delete_for_api(
     State(s): State<AppState>,
     Path((api_id, key_id)): Path<(String, String)>,
     Query(r): Query<KeyRef>,
-) -> Result<Json<Value>, DashboardError> {
+) -> Result<Json<ApiResponse>, DashboardError> {
     scoped(&s, &user, &api_id).await?;
     delete(ApiUser(user), State(s), Path(key_id), Query(r)).await
 }

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod apis;
 pub mod audit;
 pub mod authorise;
+pub mod callers;
 pub mod error;
 pub mod gateway_error;
 pub mod health;
@@ -14,16 +15,17 @@ pub mod keys;
 pub mod openapi;
 pub mod policies;
 pub mod query;
+pub mod responses;
 pub mod tyk;
 pub mod users;
 
 use crate::state::AppState;
-use crate::store::UserRow;
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::IntoResponse;
 use axum::routing::any;
 use axum::Router;
-use serde_json::{json, Value};
+
+pub use app::model::format::rfc3339;
 
 /// Bodies larger than this are refused with 413 before they are parsed.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -101,41 +103,4 @@ impl PageQuery {
 /// How many pages `total` items fill.
 pub fn pages(total: i64) -> i64 {
     (total + PAGE_SIZE - 1) / PAGE_SIZE
-}
-
-/// `{"Status":"OK","Message":…,"Meta":…}`: Tyk's success envelope.
-pub fn ok_message(message: impl Into<String>, meta: Value) -> axum::Json<Value> {
-    axum::Json(json!({ "Status": "OK", "Message": message.into(), "Meta": meta }))
-}
-
-/// A user as Tyk's Dashboard shows one. `access_key` is only known, and so only included,
-/// right after it was made: it is stored hashed.
-pub fn user_json(user: &UserRow, access_key: Option<&str>) -> Value {
-    let mut v = json!({
-        "id": user.id,
-        "org_id": user.org_id,
-        "email_address": user.email,
-        "first_name": user.first_name,
-        "last_name": user.last_name,
-        "active": user.active,
-        "created_at": rfc3339(Some(user.created_at)),
-        "last_login_date": rfc3339(user.last_login),
-        "password_updated": rfc3339(user.password_updated),
-        "password_max_days": 0,
-        "group_id": "",
-        "api_model": {},
-        "user_permissions": user.permissions,
-        "access_key_hint": user.credential_hint,
-    });
-    if let Some(key) = access_key {
-        v["access_key"] = Value::String(key.to_owned());
-    }
-    v
-}
-
-/// Unix seconds as RFC 3339; Go's zero time for "never", as Tyk prints it.
-pub fn rfc3339(secs: Option<i64>) -> String {
-    secs.and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
-        .unwrap_or_else(|| "0001-01-01T00:00:00Z".into())
 }

@@ -1,6 +1,6 @@
 //! `GET /api/openapi.json`: the OpenAPI document of the REST APIs, generated from the handlers'
-//! `#[utoipa::path]` annotations and the model's `ToSchema` derives, so that it cannot drift from
-//! the code.
+//! `#[utoipa::path]` annotations, the model's `ToSchema` derives and the types the handlers
+//! answer with (`rest::responses`), so that it cannot drift from the code.
 //!
 //! Every operation that Tyk also has keeps Tyk's path template, method, operationId, query
 //! parameters and response codes (`shared/tyk/*.yml`), with one exception: Tyk's three files are
@@ -12,7 +12,7 @@
 //! unreadable or oversized body, a storage failure) are added by [`CommonResponses`] rather than
 //! repeated on each handler.
 
-use super::{activity, admin, apis, audit, health, keys, policies, tyk, users};
+use super::{activity, admin, apis, audit, health, keys, policies, responses, tyk, users};
 use crate::state::AppState;
 use axum::http::header::CONTENT_TYPE;
 use axum::routing::get;
@@ -67,7 +67,7 @@ pub const GATEWAY_RENAMED: [(&str, &str); 7] = [
         tyk::list_policies, tyk::create_policy, tyk::get_policy, tyk::update_policy, tyk::delete_policy,
     ),
     components(schemas(
-        schemas::ApiResponse, schemas::ApiStatusMessage, schemas::ApiModifyKeySuccess,
+        responses::ApiResponse, responses::ApiStatusMessage, responses::ApiModifyKeySuccess,
         app::model::SessionState, app::model::Policy, app::model::ApiDefinition,
     )),
     modifiers(&SecuritySchemes, &CommonResponses),
@@ -219,185 +219,4 @@ fn operations(item: &mut PathItem) -> impl Iterator<Item = (bool, &mut Operation
     ]
     .into_iter()
     .filter_map(|(reads, op)| op.as_mut().map(|op| (reads, op)))
-}
-
-/// The bodies the handlers build with `json!`, described for the document only. Names are
-/// Tyk's schema names.
-#[allow(dead_code, non_snake_case)]
-pub mod schemas {
-    use app::model::{ApiDefinition, Policy, SessionState};
-    use serde_json::{Map, Value};
-    use utoipa::ToSchema;
-
-    /// Tyk's Dashboard envelope, for successes and errors alike.
-    #[derive(ToSchema)]
-    pub struct ApiResponse {
-        /// `OK` or `Error`.
-        #[schema(example = "OK")]
-        pub Status: String,
-        pub Message: String,
-        /// What was made or changed (an id, a user), or `null`.
-        pub Meta: Value,
-        /// The new API's `api_id` (only when an API is created).
-        #[schema(required = false)]
-        pub ID: String,
-    }
-
-    /// A key: its id (shown in clear once, on creation), its hash, and its session with its
-    /// policies applied.
-    #[derive(ToSchema)]
-    pub struct KeyData {
-        #[schema(value_type = Object)]
-        pub api_model: Map<String, Value>,
-        /// The key itself on creation; then the hash, or the id of a basic-auth user.
-        pub key_id: String,
-        pub data: SessionState,
-        /// SHA-256 of the key, hex: how the key is stored, listed and addressed (`?hashed=true`).
-        pub key_hash: String,
-    }
-
-    #[derive(ToSchema)]
-    pub struct AllKeys {
-        /// Key hashes; basic-auth users by their id.
-        pub keys: Vec<String>,
-    }
-
-    /// A page of keys.
-    #[derive(ToSchema)]
-    pub struct Keys {
-        pub data: AllKeys,
-        pub pages: i64,
-    }
-
-    /// A page of keys with their sessions.
-    #[derive(ToSchema)]
-    pub struct KeysDetailed {
-        pub keys: Vec<KeyData>,
-        pub pages: i64,
-    }
-
-    /// An API definition as Tyk's Dashboard wraps it. A bare definition is accepted on input too.
-    #[derive(ToSchema)]
-    pub struct ApiDefinitionWrapper {
-        /// Always there in answers; the definition on input, unless it is sent bare.
-        #[schema(required = false)]
-        pub api_definition: ApiDefinition,
-    }
-
-    /// A page of APIs.
-    #[derive(ToSchema)]
-    pub struct ApiDefinitionsResponse {
-        pub apis: Vec<ApiDefinitionWrapper>,
-        pub pages: i64,
-    }
-
-    /// A page of policies.
-    #[derive(ToSchema)]
-    pub struct ReturnDataStruct {
-        pub Data: Vec<Policy>,
-        pub Pages: i64,
-    }
-
-    /// A dashboard user, as Tyk's Dashboard shows one.
-    #[derive(ToSchema)]
-    pub struct User {
-        pub id: String,
-        pub org_id: String,
-        pub email_address: String,
-        pub first_name: String,
-        pub last_name: String,
-        pub active: bool,
-        #[schema(format = DateTime)]
-        pub created_at: String,
-        /// `0001-01-01T00:00:00Z` when never.
-        #[schema(format = DateTime)]
-        pub last_login_date: String,
-        #[schema(format = DateTime)]
-        pub password_updated: String,
-        pub password_max_days: i64,
-        pub group_id: String,
-        #[schema(value_type = Object)]
-        pub api_model: Map<String, Value>,
-        pub user_permissions: Map<String, Value>,
-        /// The last characters of the user's API credential (it is stored hashed).
-        pub access_key_hint: String,
-        /// The API credential: only right after it was made.
-        #[schema(required = false)]
-        pub access_key: String,
-    }
-
-    #[derive(ToSchema)]
-    pub struct Users {
-        pub users: Vec<User>,
-        pub pages: i64,
-    }
-
-    /// An organisation. `owner_name` is required on creation; every other field is kept as sent.
-    #[derive(ToSchema, serde::Serialize)]
-    pub struct OrganisationDocument {
-        #[schema(required = false)]
-        pub id: String,
-        pub owner_name: String,
-        #[schema(required = false)]
-        pub apis: Vec<Value>,
-        #[serde(flatten)]
-        pub extra: Map<String, Value>,
-    }
-
-    /// The organisations.
-    #[derive(ToSchema)]
-    pub struct ApiRegister {
-        pub organisations: Vec<OrganisationDocument>,
-        pub pages: i64,
-    }
-
-    /// The Gateway API's error (and plain status) envelope.
-    #[derive(ToSchema)]
-    pub struct ApiStatusMessage {
-        #[schema(example = "error")]
-        pub status: String,
-        pub message: String,
-    }
-
-    /// The Gateway API's answer to a change.
-    #[derive(ToSchema)]
-    pub struct ApiModifyKeySuccess {
-        /// The key (or policy id) changed.
-        pub key: String,
-        #[schema(example = "ok")]
-        pub status: String,
-        /// `added`, `modified`, `deleted` or `updated`.
-        pub action: String,
-        /// The key's hash (keys added or modified).
-        #[schema(required = false)]
-        pub key_hash: String,
-        /// The key's new HMAC secret, in the one answer that made it (reads mask it).
-        #[schema(required = false)]
-        pub hmac_string: String,
-    }
-
-    #[derive(ToSchema)]
-    pub struct ApiAllKeys {
-        pub keys: Vec<String>,
-    }
-
-    /// `/health`.
-    #[derive(ToSchema)]
-    pub struct Health {
-        #[schema(example = "ok")]
-        pub status: String,
-    }
-
-    /// `/ready`.
-    #[derive(ToSchema)]
-    pub struct Ready {
-        /// `ready`, `degraded` (Redis unreachable, counting locally) or `unavailable`.
-        pub status: String,
-        /// `ok` or `unreachable`.
-        pub database: String,
-        /// Cluster mode only: `ok` or `unreachable`.
-        pub redis: Option<String>,
-        /// Cluster mode only: `closed` or `local`, what the gateway does without Redis.
-        pub redis_fallback: Option<String>,
-    }
 }

@@ -2,8 +2,8 @@
 
 use super::error::DashboardError;
 use super::json::JsonBody;
-use super::openapi::schemas::{ApiResponse, ReturnDataStruct};
-use super::{ok_message, pages, PageQuery};
+use super::responses::{ApiResponse, Meta, ReturnDataStruct};
+use super::{pages, PageQuery};
 use crate::auth::ApiUser;
 use crate::state::AppState;
 use app::model::Policy;
@@ -11,7 +11,6 @@ use super::query::Query;
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::{json, Value};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -30,20 +29,20 @@ pub fn router() -> Router<AppState> {
         (status = 400, description = "The policy is invalid, or its name is taken", body = ApiResponse),
         (status = 409, description = "The id is taken", body = ApiResponse),
     ))]
-async fn create(ApiUser(user): ApiUser, State(s): State<AppState>, JsonBody(p): JsonBody<Policy>) -> Result<Json<Value>, DashboardError> {
+async fn create(ApiUser(user): ApiUser, State(s): State<AppState>, JsonBody(p): JsonBody<Policy>) -> Result<Json<ApiResponse>, DashboardError> {
     let p = s.policies.create(&user.org_id, &user.actor(), p).await?;
-    Ok(ok_message(p.id, Value::Null))
+    Ok(Json(ApiResponse::ok(p.id, Meta::None)))
 }
 
 /// List policies
 #[utoipa::path(get, path = "/api/portal/policies", operation_id = "getPolicies", tag = "Policies", security(("dashboard_auth" = [])),
     params(PageQuery),
     responses((status = 200, description = "A page of policies", body = ReturnDataStruct)))]
-async fn list(ApiUser(user): ApiUser, State(s): State<AppState>, Query(page): Query<PageQuery>) -> Result<Json<Value>, DashboardError> {
+async fn list(ApiUser(user): ApiUser, State(s): State<AppState>, Query(page): Query<PageQuery>) -> Result<Json<ReturnDataStruct>, DashboardError> {
     let (limit, offset) = page.window();
     let (policies, total) = s.policies.list(&user.org_id, &page.q, limit, offset).await?;
     let pages = if page.p.is_some_and(|p| p < 0) { 1 } else { pages(total) };
-    Ok(Json(json!({ "Data": policies, "Pages": pages })))
+    Ok(Json(ReturnDataStruct { data: policies, pages }))
 }
 
 /// Search policies
@@ -53,7 +52,7 @@ async fn list(ApiUser(user): ApiUser, State(s): State<AppState>, Query(page): Qu
     security(("dashboard_auth" = [])),
     params(PageQuery),
     responses((status = 200, description = "A page of matching policies", body = ReturnDataStruct)))]
-async fn search(user: ApiUser, s: State<AppState>, page: Query<PageQuery>) -> Result<Json<Value>, DashboardError> {
+async fn search(user: ApiUser, s: State<AppState>, page: Query<PageQuery>) -> Result<Json<ReturnDataStruct>, DashboardError> {
     list(user, s, page).await
 }
 
@@ -64,8 +63,8 @@ async fn search(user: ApiUser, s: State<AppState>, page: Query<PageQuery>) -> Re
         (status = 200, description = "The policy", body = Policy),
         (status = 404, description = "No such policy", body = ApiResponse),
     ))]
-async fn one(ApiUser(user): ApiUser, State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, DashboardError> {
-    Ok(Json(serde_json::to_value(s.policies.get(&user.org_id, &id).await?).unwrap_or_default()))
+async fn one(ApiUser(user): ApiUser, State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Policy>, DashboardError> {
+    Ok(Json(s.policies.get(&user.org_id, &id).await?))
 }
 
 /// Update a policy
@@ -79,9 +78,9 @@ async fn one(ApiUser(user): ApiUser, State(s): State<AppState>, Path(id): Path<S
         (status = 400, description = "The policy is invalid, changes `id`, or takes another policy's name", body = ApiResponse),
         (status = 404, description = "No such policy", body = ApiResponse),
     ))]
-async fn update(ApiUser(user): ApiUser, State(s): State<AppState>, Path(id): Path<String>, JsonBody(p): JsonBody<Policy>) -> Result<Json<Value>, DashboardError> {
+async fn update(ApiUser(user): ApiUser, State(s): State<AppState>, Path(id): Path<String>, JsonBody(p): JsonBody<Policy>) -> Result<Json<ApiResponse>, DashboardError> {
     s.policies.update(&user.org_id, &user.actor(), &id, p).await?;
-    Ok(ok_message("Data updated", Value::Null))
+    Ok(Json(ApiResponse::ok("Data updated", Meta::None)))
 }
 
 /// Delete a policy
@@ -93,7 +92,7 @@ async fn update(ApiUser(user): ApiUser, State(s): State<AppState>, Path(id): Pat
         (status = 200, description = "`Data deleted`", body = ApiResponse),
         (status = 404, description = "No such policy", body = ApiResponse),
     ))]
-async fn delete(ApiUser(user): ApiUser, State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, DashboardError> {
+async fn delete(ApiUser(user): ApiUser, State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<ApiResponse>, DashboardError> {
     s.policies.delete(&user.org_id, &user.actor(), &id).await?;
-    Ok(ok_message("Data deleted", Value::Null))
+    Ok(Json(ApiResponse::ok("Data deleted", Meta::None)))
 }

@@ -6,7 +6,7 @@ use super::gateway_error::{key_error, GatewayApiError};
 use super::json::parse;
 // Its rejection answers in the gateway's envelope.
 use super::query::GatewayQuery as Query;
-use super::openapi::schemas::{ApiAllKeys, ApiModifyKeySuccess, ApiStatusMessage};
+use super::responses::{ApiAllKeys, ApiModifyKeySuccess, ApiStatusMessage, Modification};
 use crate::audit::Actor;
 use crate::keys::id::is_set;
 use crate::keys::{org_of, KeyError, KeyRef, NewKey, Scope};
@@ -20,7 +20,6 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use bytes::Bytes;
 use serde::Deserialize;
-use serde_json::{json, Value};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -59,14 +58,6 @@ fn body<T: serde::de::DeserializeOwned>(bytes: &Bytes) -> Result<T, GatewayApiEr
     Ok(parse(bytes)?)
 }
 
-fn action(key: &str, action: &str, key_hash: Option<&str>) -> Json<Value> {
-    let mut v = json!({ "key": key, "status": "ok", "action": action });
-    if let Some(h) = key_hash {
-        v["key_hash"] = Value::String(h.to_owned());
-    }
-    Json(v)
-}
-
 #[derive(Deserialize, Default, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 struct ListQuery {
@@ -86,28 +77,17 @@ const RESET_ON_CREATE: &str = "Accepted for Tyk's clients; no effect: a new key'
 #[utoipa::path(get, path = "/tyk/keys", operation_id = "gatewayListKeys", tag = "Gateway: Keys", security(("gateway_auth" = [])),
     params(ListQuery),
     responses((status = 200, description = "The keys", body = ApiAllKeys)))]
-async fn list_keys(_: GatewayAdmin, State(s): State<AppState>, Query(q): Query<ListQuery>) -> Result<Json<Value>, GatewayApiError> {
+async fn list_keys(_: GatewayAdmin, State(s): State<AppState>, Query(q): Query<ListQuery>) -> Result<Json<ApiAllKeys>, GatewayApiError> {
     let filter = KeyFilter { api_id: KeyFilter::text(&q.api_id), ..Default::default() };
     let (keys, _) = s.keys.list(&filter, i64::MAX, 0).await.map_err(|e| key_error(e, "Key not found"))?;
-    let ids: Vec<&str> = keys.iter().map(|k| k.listed_id.as_str()).collect();
-    Ok(Json(json!({ "keys": ids })))
+    Ok(Json(ApiAllKeys { keys: keys.into_iter().map(|k| k.listed_id).collect() }))
 }
 
-async fn create(s: &AppState, kind: NewKey, bytes: &Bytes) -> Result<Json<Value>, GatewayApiError> {
+async fn create(s: &AppState, kind: NewKey, bytes: &Bytes) -> Result<Json<ApiModifyKeySuccess>, GatewayApiError> {
     let session: SessionState = body(bytes)?;
     let org = org_of(&session).map_err(|e| key_error(e, "Key not found"))?;
     let key = s.keys.create(&org, &Actor::GatewayApi, kind, session).await.map_err(|e| key_error(e, "Key not found"))?;
-    Ok(shown_once(action(&key.key_id, "added", Some(key.key_hash.as_str())), &key))
-}
-
-/// Tyk answers a change with the key and no session, but its clients read the HMAC secret
-/// back with a GET; here reads mask it, so the answer that made it carries it, this once.
-fn shown_once(mut answer: Json<Value>, key: &crate::keys::KeyData) -> Json<Value> {
-    let secret = &key.data.hmac_string;
-    if !secret.is_empty() && secret != crate::keys::HMAC_SECRET_MASK {
-        answer.0["hmac_string"] = Value::String(secret.clone());
-    }
-    answer
+    Ok(Json(ApiModifyKeySuccess::key(key.key_id.clone(), Modification::Added, &key)))
 }
 
 /// Create a key
@@ -120,7 +100,7 @@ fn shown_once(mut answer: Json<Value>, key: &crate::keys::KeyData) -> Json<Value
         (status = 200, description = "`added`: the new key and its hash", body = ApiModifyKeySuccess),
         (status = 400, description = "The definition is invalid, or `org_id` does not exist", body = ApiStatusMessage),
     ))]
-async fn create_key(_: GatewayAdmin, State(s): State<AppState>, bytes: Bytes) -> Result<Json<Value>, GatewayApiError> {
+async fn create_key(_: GatewayAdmin, State(s): State<AppState>, bytes: Bytes) -> Result<Json<ApiModifyKeySuccess>, GatewayApiError> {
     create(&s, NewKey::Generated, &bytes).await
 }
 
@@ -133,7 +113,7 @@ async fn create_key(_: GatewayAdmin, State(s): State<AppState>, bytes: Bytes) ->
         (status = 200, description = "`added`: the new key and its hash", body = ApiModifyKeySuccess),
         (status = 400, description = "The definition is invalid, or `org_id` does not exist", body = ApiStatusMessage),
     ))]
-async fn create_key_at_create(admin: GatewayAdmin, s: State<AppState>, bytes: Bytes) -> Result<Json<Value>, GatewayApiError> {
+async fn create_key_at_create(admin: GatewayAdmin, s: State<AppState>, bytes: Bytes) -> Result<Json<ApiModifyKeySuccess>, GatewayApiError> {
     create_key(admin, s, bytes).await
 }
 
@@ -148,7 +128,7 @@ async fn create_key_at_create(admin: GatewayAdmin, s: State<AppState>, bytes: By
         (status = 400, description = "The id or the definition is invalid", body = ApiStatusMessage),
         (status = 409, description = "The key exists already", body = ApiStatusMessage),
     ))]
-async fn create_custom_key(_: GatewayAdmin, State(s): State<AppState>, Path(key_id): Path<String>, bytes: Bytes) -> Result<Json<Value>, GatewayApiError> {
+async fn create_custom_key(_: GatewayAdmin, State(s): State<AppState>, Path(key_id): Path<String>, bytes: Bytes) -> Result<Json<ApiModifyKeySuccess>, GatewayApiError> {
     create(&s, NewKey::Custom(key_id), &bytes).await
 }
 
@@ -161,11 +141,11 @@ async fn create_custom_key(_: GatewayAdmin, State(s): State<AppState>, Path(key_
         (status = 200, description = "The session the key would have", body = SessionState),
         (status = 400, description = "The definition is invalid", body = ApiStatusMessage),
     ))]
-async fn preview_key(_: GatewayAdmin, State(s): State<AppState>, bytes: Bytes) -> Result<Json<Value>, GatewayApiError> {
+async fn preview_key(_: GatewayAdmin, State(s): State<AppState>, bytes: Bytes) -> Result<Json<SessionState>, GatewayApiError> {
     let session: SessionState = body(&bytes)?;
     let org = org_of(&session).map_err(|e| key_error(e, "Key not found"))?;
     let data = s.keys.preview(&org, session).await.map_err(|e| key_error(e, "Key not found"))?;
-    Ok(Json(serde_json::to_value(data).unwrap_or_default()))
+    Ok(Json(data))
 }
 
 /// Get a key
@@ -176,10 +156,10 @@ async fn preview_key(_: GatewayAdmin, State(s): State<AppState>, bytes: Bytes) -
         (status = 200, description = "The session, with its policies applied", body = SessionState),
         (status = 404, description = "`Key not found`", body = ApiStatusMessage),
     ))]
-async fn get_key(_: GatewayAdmin, State(s): State<AppState>, Path(key_id): Path<String>, Query(mut r): Query<KeyRef>) -> Result<Json<Value>, GatewayApiError> {
+async fn get_key(_: GatewayAdmin, State(s): State<AppState>, Path(key_id): Path<String>, Query(mut r): Query<KeyRef>) -> Result<Json<SessionState>, GatewayApiError> {
     r.id = key_id;
     let key = s.keys.get(&Scope::Any, &r).await.map_err(|e| key_error(e, "Key not found"))?;
-    Ok(Json(serde_json::to_value(key.data).unwrap_or_default()))
+    Ok(Json(key.data))
 }
 
 #[derive(Deserialize, Default)]
@@ -206,7 +186,7 @@ async fn update_key(
     Path(key_id): Path<String>,
     Query(mut q): Query<UpdateQuery>,
     bytes: Bytes,
-) -> Result<Json<Value>, GatewayApiError> {
+) -> Result<Json<ApiModifyKeySuccess>, GatewayApiError> {
     let session: SessionState = body(&bytes)?;
     q.key.id = key_id.clone();
     let key = s
@@ -214,7 +194,7 @@ async fn update_key(
         .update(&Scope::Any, &Actor::GatewayApi, &q.key, session, is_set(&q.suppress_reset))
         .await
         .map_err(|e| key_error(e, "Key is not found"))?;
-    Ok(shown_once(action(&key_id, "modified", Some(key.key_hash.as_str())), &key))
+    Ok(Json(ApiModifyKeySuccess::key(key_id, Modification::Modified, &key)))
 }
 
 /// Delete a key
@@ -225,10 +205,10 @@ async fn update_key(
         (status = 200, description = "`deleted`", body = ApiModifyKeySuccess),
         (status = 404, description = "`There is no such key found`", body = ApiStatusMessage),
     ))]
-async fn delete_key(_: GatewayAdmin, State(s): State<AppState>, Path(key_id): Path<String>, Query(mut r): Query<KeyRef>) -> Result<Json<Value>, GatewayApiError> {
+async fn delete_key(_: GatewayAdmin, State(s): State<AppState>, Path(key_id): Path<String>, Query(mut r): Query<KeyRef>) -> Result<Json<ApiModifyKeySuccess>, GatewayApiError> {
     r.id = key_id.clone();
     s.keys.delete(&Scope::Any, &Actor::GatewayApi, &r).await.map_err(|e| key_error(e, "There is no such key found"))?;
-    Ok(action(&key_id, "deleted", None))
+    Ok(Json(ApiModifyKeySuccess::new(key_id, Modification::Deleted)))
 }
 
 /// Which policies a key applies: `apply_policies`, or else the single (deprecated) `policy`.
@@ -251,7 +231,7 @@ struct PolicyInstruction {
         (status = 400, description = "`Couldn't decode instruction`, or a policy does not exist", body = ApiStatusMessage),
         (status = 404, description = "`Key not found`", body = ApiStatusMessage),
     ))]
-async fn set_policies(_: GatewayAdmin, State(s): State<AppState>, Path(key_hash): Path<String>, bytes: Bytes) -> Result<Json<Value>, GatewayApiError> {
+async fn set_policies(_: GatewayAdmin, State(s): State<AppState>, Path(key_hash): Path<String>, bytes: Bytes) -> Result<Json<ApiModifyKeySuccess>, GatewayApiError> {
     let instruction: PolicyInstruction = parse(&bytes)
         .map_err(|_| GatewayApiError::new(StatusCode::BAD_REQUEST, "Couldn't decode instruction"))?;
     let mut ids = instruction.apply_policies.unwrap_or_default();
@@ -261,7 +241,7 @@ async fn set_policies(_: GatewayAdmin, State(s): State<AppState>, Path(key_hash)
     // What is no hash names no key.
     let hash = KeyHash::parse_hex(&key_hash).ok_or(KeyError::NotFound).map_err(|e| key_error(e, "Key not found"))?;
     s.keys.set_policies(&Actor::GatewayApi, &hash, ids).await.map_err(|e| key_error(e, "Key not found"))?;
-    Ok(action(&key_hash, "updated", None))
+    Ok(Json(ApiModifyKeySuccess::new(key_hash, Modification::Updated)))
 }
 
 /// List policies
@@ -269,8 +249,8 @@ async fn set_policies(_: GatewayAdmin, State(s): State<AppState>, Path(key_hash)
 /// Every organisation's policies.
 #[utoipa::path(get, path = "/tyk/policies", operation_id = "listPolicies", tag = "Gateway: Policies", security(("gateway_auth" = [])),
     responses((status = 200, description = "The policies", body = [Policy])))]
-async fn list_policies(_: GatewayAdmin, State(s): State<AppState>) -> Result<Json<Value>, GatewayApiError> {
-    Ok(Json(serde_json::to_value(s.policies.all().await?).unwrap_or_default()))
+async fn list_policies(_: GatewayAdmin, State(s): State<AppState>) -> Result<Json<Vec<Policy>>, GatewayApiError> {
+    Ok(Json(s.policies.all().await?))
 }
 
 /// Create a policy
@@ -283,14 +263,14 @@ async fn list_policies(_: GatewayAdmin, State(s): State<AppState>) -> Result<Jso
         (status = 400, description = "The policy is invalid, or `org_id` does not exist", body = ApiStatusMessage),
         (status = 409, description = "The id is taken", body = ApiStatusMessage),
     ))]
-async fn create_policy(_: GatewayAdmin, State(s): State<AppState>, bytes: Bytes) -> Result<Json<Value>, GatewayApiError> {
+async fn create_policy(_: GatewayAdmin, State(s): State<AppState>, bytes: Bytes) -> Result<Json<ApiModifyKeySuccess>, GatewayApiError> {
     let p: Policy = body(&bytes)?;
     let org = match OrgId::parse(&p.org_id) {
         Some(org) if s.accounts.org_exists(&org).await? => org,
         _ => return Err(GatewayApiError::new(StatusCode::BAD_REQUEST, format!("org_id: organisation '{}' does not exist", p.org_id))),
     };
     let p = s.policies.create(&org, &Actor::GatewayApi, p).await?;
-    Ok(action(&p.id, "added", None))
+    Ok(Json(ApiModifyKeySuccess::new(p.id, Modification::Added)))
 }
 
 /// Get a policy
@@ -300,9 +280,9 @@ async fn create_policy(_: GatewayAdmin, State(s): State<AppState>, bytes: Bytes)
         (status = 200, description = "The policy", body = Policy),
         (status = 404, description = "`Policy not found`", body = ApiStatusMessage),
     ))]
-async fn get_policy(_: GatewayAdmin, State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, GatewayApiError> {
+async fn get_policy(_: GatewayAdmin, State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Policy>, GatewayApiError> {
     let (_, p) = s.policies.get_any(&id).await?;
-    Ok(Json(serde_json::to_value(p).unwrap_or_default()))
+    Ok(Json(p))
 }
 
 /// Update a policy
@@ -314,11 +294,11 @@ async fn get_policy(_: GatewayAdmin, State(s): State<AppState>, Path(id): Path<S
         (status = 400, description = "The policy is invalid", body = ApiStatusMessage),
         (status = 404, description = "`Policy not found`", body = ApiStatusMessage),
     ))]
-async fn update_policy(_: GatewayAdmin, State(s): State<AppState>, Path(id): Path<String>, bytes: Bytes) -> Result<Json<Value>, GatewayApiError> {
+async fn update_policy(_: GatewayAdmin, State(s): State<AppState>, Path(id): Path<String>, bytes: Bytes) -> Result<Json<ApiModifyKeySuccess>, GatewayApiError> {
     let p: Policy = body(&bytes)?;
     let (org, _) = s.policies.get_any(&id).await?;
     let p = s.policies.update(&org, &Actor::GatewayApi, &id, p).await?;
-    Ok(action(&p.id, "modified", None))
+    Ok(Json(ApiModifyKeySuccess::new(p.id, Modification::Modified)))
 }
 
 /// Delete a policy
@@ -328,8 +308,8 @@ async fn update_policy(_: GatewayAdmin, State(s): State<AppState>, Path(id): Pat
         (status = 200, description = "`deleted`", body = ApiModifyKeySuccess),
         (status = 404, description = "`Policy not found`", body = ApiStatusMessage),
     ))]
-async fn delete_policy(_: GatewayAdmin, State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, GatewayApiError> {
+async fn delete_policy(_: GatewayAdmin, State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<ApiModifyKeySuccess>, GatewayApiError> {
     let (org, p) = s.policies.get_any(&id).await?;
     s.policies.delete(&org, &Actor::GatewayApi, &p.id).await?;
-    Ok(action(&p.id, "deleted", None))
+    Ok(Json(ApiModifyKeySuccess::new(p.id, Modification::Deleted)))
 }

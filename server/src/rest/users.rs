@@ -3,8 +3,7 @@
 //! `users: read`, changing `users: write` (`rest::authorise`), and `accounts` holds the rest.
 
 use super::error::DashboardError;
-use super::openapi::schemas::{ApiResponse, User, Users};
-use super::{ok_message, user_json};
+use super::responses::{ApiResponse, Meta, User, Users};
 use super::json::JsonBody;
 use crate::accounts::{AccountError, NewUserRequest, UserUpdate};
 use crate::auth::ApiUser;
@@ -12,7 +11,6 @@ use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::routing::{get, put};
 use axum::{Json, Router};
-use serde_json::{json, Value};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -28,16 +26,16 @@ pub fn router() -> Router<AppState> {
 #[utoipa::path(get, path = "/api/users", operation_id = "getUsers", tag = "Users", security(("dashboard_auth" = [])),
     params(("p" = Option<i64>, Query, description = "Accepted for Tyk's clients; the list is not paginated (`pages` is 1)")),
     responses((status = 200, description = "The users", body = Users)))]
-async fn list(ApiUser(caller): ApiUser, State(s): State<AppState>) -> Result<Json<Value>, DashboardError> {
-    let users: Vec<Value> = s.accounts.users(Some(&caller.org_id)).await?.iter().map(|u| user_json(u, None)).collect();
-    Ok(Json(json!({ "users": users, "pages": 1 })))
+async fn list(ApiUser(caller): ApiUser, State(s): State<AppState>) -> Result<Json<Users>, DashboardError> {
+    let users = s.accounts.users(Some(&caller.org_id)).await?.iter().map(User::from).collect();
+    Ok(Json(Users { users, pages: 1 }))
 }
 
 /// The caller
 #[utoipa::path(get, path = "/api/users/me", operation_id = "currentUserDetail", tag = "Users", security(("dashboard_auth" = [])),
     responses((status = 200, description = "The user whose credential was sent", body = User)))]
-async fn me(ApiUser(caller): ApiUser) -> Json<Value> {
-    Json(user_json(&caller, None))
+async fn me(ApiUser(caller): ApiUser) -> Json<User> {
+    Json(User::from(&caller))
 }
 
 /// Another organisation's user is answered exactly like a missing one.
@@ -56,8 +54,8 @@ fn user_error(e: AccountError) -> DashboardError {
         (status = 403, description = "The caller may not read users (`users: read`)", body = ApiResponse),
         (status = 404, description = "No such user in the organisation", body = ApiResponse),
     ))]
-async fn one(ApiUser(caller): ApiUser, State(s): State<AppState>, Path(user_id): Path<String>) -> Result<Json<Value>, DashboardError> {
-    Ok(Json(user_json(&s.accounts.member(&caller, &user_id).await.map_err(user_error)?, None)))
+async fn one(ApiUser(caller): ApiUser, State(s): State<AppState>, Path(user_id): Path<String>) -> Result<Json<User>, DashboardError> {
+    Ok(Json(User::from(&s.accounts.member(&caller, &user_id).await.map_err(user_error)?)))
 }
 
 /// Add a user
@@ -72,9 +70,10 @@ async fn one(ApiUser(caller): ApiUser, State(s): State<AppState>, Path(user_id):
         (status = 400, description = "The email or password is invalid", body = ApiResponse),
         (status = 403, description = "No permission, no rights given, rights the caller does not have, or the email is taken", body = ApiResponse),
     ))]
-async fn create(ApiUser(caller): ApiUser, State(s): State<AppState>, JsonBody(req): JsonBody<NewUserRequest>) -> Result<Json<Value>, DashboardError> {
+async fn create(ApiUser(caller): ApiUser, State(s): State<AppState>, JsonBody(req): JsonBody<NewUserRequest>) -> Result<Json<ApiResponse>, DashboardError> {
     let (user, credential) = s.accounts.create_member(&caller, req).await?;
-    Ok(ok_message("User and session have been created", user_json(&user, Some(&credential))))
+    let user = User::new(&user, Some(credential));
+    Ok(Json(ApiResponse::ok("User and session have been created", Meta::User(Box::new(user)))))
 }
 
 /// Update a user
@@ -91,9 +90,9 @@ async fn create(ApiUser(caller): ApiUser, State(s): State<AppState>, JsonBody(re
         (status = 404, description = "No such user in the organisation", body = ApiResponse),
         (status = 409, description = "The user is the organisation's last active admin", body = ApiResponse),
     ))]
-async fn update(ApiUser(caller): ApiUser, State(s): State<AppState>, Path(user_id): Path<String>, JsonBody(change): JsonBody<UserUpdate>) -> Result<Json<Value>, DashboardError> {
+async fn update(ApiUser(caller): ApiUser, State(s): State<AppState>, Path(user_id): Path<String>, JsonBody(change): JsonBody<UserUpdate>) -> Result<Json<ApiResponse>, DashboardError> {
     s.accounts.update_member(&caller, &user_id, change).await.map_err(user_error)?;
-    Ok(ok_message("User updated", Value::Null))
+    Ok(Json(ApiResponse::ok("User updated", Meta::None)))
 }
 
 /// Delete a user
@@ -105,9 +104,9 @@ async fn update(ApiUser(caller): ApiUser, State(s): State<AppState>, Path(user_i
         (status = 404, description = "No such user in the organisation", body = ApiResponse),
         (status = 409, description = "The user is the organisation's last active admin", body = ApiResponse),
     ))]
-async fn delete(ApiUser(caller): ApiUser, State(s): State<AppState>, Path(user_id): Path<String>) -> Result<Json<Value>, DashboardError> {
+async fn delete(ApiUser(caller): ApiUser, State(s): State<AppState>, Path(user_id): Path<String>) -> Result<Json<ApiResponse>, DashboardError> {
     s.accounts.delete_member(&caller, &user_id).await.map_err(user_error)?;
-    Ok(ok_message("User deleted", Value::Null))
+    Ok(Json(ApiResponse::ok("User deleted", Meta::None)))
 }
 
 /// Reset a user's API credential
@@ -123,7 +122,7 @@ async fn delete(ApiUser(caller): ApiUser, State(s): State<AppState>, Path(user_i
         (status = 403, description = "Another user's credential, and the caller is not an admin", body = ApiResponse),
         (status = 404, description = "No such user in the organisation", body = ApiResponse),
     ))]
-async fn reset_key(ApiUser(caller): ApiUser, State(s): State<AppState>, Path(user_id): Path<String>) -> Result<Json<Value>, DashboardError> {
-    let credential = s.accounts.reset_member_credential(&caller, &user_id).await.map_err(user_error)?;
-    Ok(ok_message("User session renewed", json!({ "access_key": credential })))
+async fn reset_key(ApiUser(caller): ApiUser, State(s): State<AppState>, Path(user_id): Path<String>) -> Result<Json<ApiResponse>, DashboardError> {
+    let access_key = s.accounts.reset_member_credential(&caller, &user_id).await.map_err(user_error)?;
+    Ok(Json(ApiResponse::ok("User session renewed", Meta::AccessKey { access_key })))
 }

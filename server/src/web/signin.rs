@@ -2,8 +2,7 @@
 //! redirected; scripts and tests post JSON and get JSON with a status code.
 
 use crate::accounts::{SignInError, SESSION_TTL_SECS};
-use crate::rest::openapi::schemas::ApiResponse;
-use crate::rest::{ok_message, user_json};
+use crate::rest::responses::{ApiResponse, Meta, User};
 use crate::state::AppState;
 use app::backend::{session_cookie, session_cookie_name};
 use axum::extract::{ConnectInfo, FromRequest, Request, State};
@@ -12,7 +11,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::post;
 use axum::{Form, Json, Router};
 use serde::Deserialize;
-use serde_json::json;
 use std::net::SocketAddr;
 
 pub fn router() -> Router<AppState> {
@@ -82,7 +80,7 @@ async fn login(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<Soc
         Ok((token, user)) => {
             let cookie = session_cookie_header(&token, SESSION_TTL_SECS, state.config.secure_cookies);
             let mut response = match client {
-                Client::Json => ok_message("Signed in", user_json(&user, None)).into_response(),
+                Client::Json => Json(ApiResponse::ok("Signed in", Meta::User(Box::new(User::from(&user))))).into_response(),
                 Client::Browser => Redirect::to("/").into_response(),
             };
             response.headers_mut().append(header::SET_COOKIE, cookie);
@@ -142,7 +140,7 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("application/json"));
     let mut response = if wants_json {
-        ok_message("Signed out", serde_json::Value::Null).into_response()
+        Json(ApiResponse::ok("Signed out", Meta::None)).into_response()
     } else {
         Redirect::to("/login").into_response()
     };
@@ -169,5 +167,5 @@ fn back_to_login(params: &[(&str, &str)]) -> Response {
 }
 
 fn json_error(status: StatusCode, message: &str) -> Response {
-    (status, Json(json!({ "Status": "Error", "Message": message, "Meta": null }))).into_response()
+    (status, Json(ApiResponse::error(message))).into_response()
 }

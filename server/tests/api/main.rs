@@ -21,6 +21,7 @@ mod keys;
 mod openapi;
 mod policies;
 mod process;
+mod responses;
 mod roles;
 mod signin;
 mod tyk;
