@@ -1,5 +1,9 @@
+use super::action::server_call;
+use super::toast::leave;
+use crate::model::AppError;
 use leptos::html;
 use leptos::prelude::*;
+use std::future::Future;
 use wasm_bindgen::JsCast;
 
 /// A modal dialog: focus moves into it when it opens, Tab stays inside it, Escape calls
@@ -68,5 +72,60 @@ pub fn Modal(
                 {children()}
             </div>
         </div>
+    }
+}
+
+/// Asking before a delete: `title` asks, `children` say what follows. Confirm runs `delete`,
+/// whose answer is either the toast to show on `next` (the page that then loads) or the error
+/// shown in the dialog.
+#[component]
+pub fn DeleteDialog<F, Fu>(
+    /// The id of the question's heading.
+    labelled_by: &'static str,
+    #[prop(into)] title: String,
+    /// The confirm button's label.
+    confirm: &'static str,
+    /// The page that loads after the delete.
+    next: &'static str,
+    delete: F,
+    close: Callback<()>,
+    /// The id of the error message, where tests look for it.
+    #[prop(optional)]
+    error_id: Option<&'static str>,
+    /// True when it cannot be deleted now (the dialog says why): Confirm stays disabled.
+    #[prop(optional)]
+    blocked: bool,
+    children: Children,
+) -> impl IntoView
+where
+    F: Fn() -> Fu + Send + Sync + 'static,
+    Fu: Future<Output = Result<String, AppError>> + Send + 'static,
+{
+    let call = server_call(move |()| {
+        let answer = delete();
+        async move {
+            let message = answer.await.map_err(|e| e.to_string())?;
+            leave(message, Some(next));
+            Ok::<(), String>(())
+        }
+    });
+    // After a delete the next page is loading: the button stays disabled until it replaces this one.
+    let busy = move || call.pending().get() || matches!(call.value().get(), Some(Ok(())));
+    let failure = move || call.value().get().and_then(Result::err);
+    view! {
+        <Modal labelled_by=labelled_by on_close=close>
+            <h2 id=labelled_by>{title}</h2>
+            {children()}
+            {move || failure().map(|f| view! { <p class="alert error" role="alert" id=error_id>{f}</p> })}
+            <div class="dialog-actions">
+                <button type="button" class="button danger" id="confirm-delete" disabled=move || busy() || blocked
+                    on:click=move |_| {
+                        call.dispatch(());
+                    }>
+                    {move || if busy() { "Deleting…" } else { confirm }}
+                </button>
+                <button type="button" class="button secondary" on:click=move |_| close.run(())>"Cancel"</button>
+            </div>
+        </Modal>
     }
 }

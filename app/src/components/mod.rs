@@ -1,9 +1,11 @@
 pub mod access_rights;
+pub mod action;
 pub mod copy_button;
 pub mod csrf;
 pub mod dialog;
 pub mod fields;
 pub mod layout;
+pub mod list_page;
 pub mod theme;
 pub mod toast;
 pub mod usage_chart;

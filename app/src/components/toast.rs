@@ -68,6 +68,16 @@ pub fn go_to(url: &str) {
     let _ = window().location().set_href(url);
 }
 
+/// Leaves this page for `next` (or loads this page again, to show what was just saved), with
+/// `toast` shown on the page that loads.
+pub fn leave(toast: impl Into<String>, next: Option<&str>) {
+    use_toasts().flash(toast);
+    match next {
+        Some(url) => go_to(url),
+        None => reload(),
+    }
+}
+
 /// Loads this page again, so that it shows what was just saved.
 pub fn reload() {
     let _ = window().location().reload();

@@ -76,6 +76,17 @@ impl Errors {
         }
     }
 
+    /// Shows the errors the browser found in a form before sending it; true when there are
+    /// none (the old ones cleared), and the form may be sent.
+    pub fn passes(&self, found: Vec<FieldError>) -> bool {
+        if found.is_empty() {
+            self.clear();
+            return true;
+        }
+        self.show(found);
+        false
+    }
+
     /// Shows a server's answer: at its field when it names one, else at the top of the form.
     pub fn show_server(&self, error: AppError) {
         let e = match error {
@@ -150,6 +161,12 @@ pub fn ErrorSummary(errors: Errors) -> impl IntoView {
             </Show>
         </div>
     }
+}
+
+/// The names of some things, joined by commas, or `none` when there are none.
+pub fn names<'a>(names: impl IntoIterator<Item = &'a str>, none: &str) -> String {
+    let all: Vec<&str> = names.into_iter().collect();
+    if all.is_empty() { none.to_owned() } else { all.join(", ") }
 }
 
 /// What a page shows when its data could not be loaded.

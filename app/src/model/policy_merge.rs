@@ -733,6 +733,12 @@ mod tests {
                 ],
                 Expect::Ok(|s| assert_eq!(s.quota_max, 3)),
             )),
+        ]);
+    }
+
+    #[test]
+    fn partitioned_limits_throttle_and_complexity() {
+        run(vec![
             case(
                 "a quota-only partition sets the quota and keeps the key's rate and throttle",
                 json!({"rate": 7, "per": 1, "throttle_interval": 2, "throttle_retry_limit": 3,
@@ -868,6 +874,12 @@ mod tests {
                     assert_eq!((limit(s, "a").rate, limit(s, "a").per), (4.0, 1.0));
                 }),
             ),
+        ]);
+    }
+
+    #[test]
+    fn access_rights_by_namespace_graphql_and_endpoint() {
+        run(vec![
             any_order(case(
                 "rights set by several policies count in separate namespaces",
                 json!({}),

@@ -2,46 +2,32 @@
 
 use crate::api::{delete_policy, get_form_options, get_policy, list_policies, save_policy};
 use crate::components::access_rights::{AccessRightsEditor, RightsState};
-use crate::components::dialog::Modal;
+use crate::components::action::form_call;
+use crate::components::dialog::DeleteDialog;
 use crate::components::fields::{CheckField, LimitsState, MetaFields, MetaState, QuotaFields, RateFields, TagInput, TextField};
-use crate::components::toast::{go_to, reload, use_toasts};
-use crate::components::widgets::{use_hydrated, ErrorSummary, Errors, LoadError, Loading};
+use crate::components::list_page::{CreateLink, DataTable, EmptyState, ListPage};
+use crate::components::toast::leave;
+use crate::components::widgets::{names, use_hydrated, ErrorSummary, Errors, FieldMessage, LoadError, Loading};
 use crate::components::layout::{may, Allowed, NoAccess, ProfileResource};
 use crate::model::{format, validate_policy_form, Area, Level, ApiChoice, PolicyDetail, PolicyForm, PolicyPartitions, PolicySummary};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 #[component]
 pub fn PoliciesPage() -> impl IntoView {
     let policies = Resource::new(|| (), |_| list_policies());
+    let create = CreateLink { area: Area::Policies, href: "/policies/new", label: "Create policy" };
+    let first = CreateLink { label: "Create your first policy", ..create };
+    let render = |list: Vec<PolicySummary>| view! { <PolicyTable policies=list/> };
     view! {
-        <Title text="Policies · Portcullis"/>
-        <div class="page-head">
-            <h1>"Policies"</h1>
-            <Allowed area=Area::Policies level=Level::Write>
-                <a class="button primary" href="/policies/new" id="create-policy">"Create policy"</a>
-            </Allowed>
-        </div>
-        <p class="lead muted">"A policy holds limits and access rights that many keys share: change the policy and every key that applies it changes with it."</p>
-        <Transition fallback=|| view! { <Loading label="Loading policies…"/> }>
-            {move || Suspend::new(async move {
-                match policies.await {
-                    Ok(list) if list.is_empty() => view! {
-                        <section class="card empty-state">
-                            <h2>"No policies yet"</h2>
-                            <p>"Create a policy to manage the rate limit, quota and access of many keys in one place; then apply it when you create a key."</p>
-                            <Allowed area=Area::Policies level=Level::Write>
-                                <a class="button primary" href="/policies/new">"Create your first policy"</a>
-                            </Allowed>
-                        </section>
-                    }.into_any(),
-                    Ok(list) => view! { <PolicyTable policies=list/> }.into_any(),
-                    Err(e) => view! { <LoadError error=e/> }.into_any(),
-                }
-            })}
-        </Transition>
+        <ListPage heading="Policies" create create_id="create-policy" loading="Loading policies…" list=policies render
+            lead="A policy holds limits and access rights that many keys share: change the policy and every key that applies it changes with it."
+            empty=move || view! {
+                <EmptyState heading="No policies yet" create=first>
+                    <p>"Create a policy to manage the rate limit, quota and access of many keys in one place; then apply it when you create a key."</p>
+                </EmptyState>
+            }/>
     }
 }
 
@@ -71,32 +57,23 @@ fn partitions_text(p: &PolicyPartitions) -> String {
 #[component]
 fn PolicyTable(policies: Vec<PolicySummary>) -> impl IntoView {
     view! {
-        <div class="card table-card">
-            <table class="data">
-                <caption class="visually-hidden">"Policies"</caption>
-                <thead><tr>
-                    <th scope="col">"Name"</th><th scope="col">"Rate limit"</th><th scope="col">"Quota"</th>
-                    <th scope="col">"APIs"</th><th scope="col">"Decides"</th><th scope="col">"State"</th><th scope="col">"Keys"</th>
-                </tr></thead>
-                <tbody>
-                    {policies.into_iter().map(|s| {
-                        let p = s.choice;
-                        let apis = if p.apis.is_empty() { "—".to_owned() } else { p.apis.iter().map(|a| a.name.clone()).collect::<Vec<_>>().join(", ") };
-                        view! {
-                            <tr>
-                                <td data-label="Name"><a class="key-title" href=format!("/policies/{}", p.id)>{p.name.clone()}</a></td>
-                                <td data-label="Rate limit">{format::rate(p.rate, p.per)}</td>
-                                <td data-label="Quota">{format::quota(p.quota_max, p.quota_renewal_rate)}</td>
-                                <td data-label="APIs">{apis}</td>
-                                <td data-label="Decides">{partitions_text(&p.partitions)}</td>
-                                <td data-label="State">{if p.active { view! { <span class="badge ok">"Active"</span> } } else { view! { <span class="badge off">"Draft"</span> } }}</td>
-                                <td data-label="Keys">{s.key_count}</td>
-                            </tr>
-                        }
-                    }).collect_view()}
-                </tbody>
-            </table>
-        </div>
+        <DataTable caption="Policies" columns=&["Name", "Rate limit", "Quota", "APIs", "Decides", "State", "Keys"]>
+            {policies.into_iter().map(|s| {
+                let p = s.choice;
+                let apis = names(p.apis.iter().map(|a| a.name.as_str()), "—");
+                view! {
+                    <tr>
+                        <td data-label="Name"><a class="key-title" href=format!("/policies/{}", p.id)>{p.name.clone()}</a></td>
+                        <td data-label="Rate limit">{format::rate(p.rate, p.per)}</td>
+                        <td data-label="Quota">{format::quota(p.quota_max, p.quota_renewal_rate)}</td>
+                        <td data-label="APIs">{apis}</td>
+                        <td data-label="Decides">{partitions_text(&p.partitions)}</td>
+                        <td data-label="State">{if p.active { view! { <span class="badge ok">"Active"</span> } } else { view! { <span class="badge off">"Draft"</span> } }}</td>
+                        <td data-label="Keys">{s.key_count}</td>
+                    </tr>
+                }
+            }).collect_view()}
+        </DataTable>
     }
 }
 
@@ -176,26 +153,6 @@ fn PolicyHead(id: String, name: String, key_count: i64, writable: bool) -> impl 
 
 #[component]
 fn DeletePolicyDialog(id: String, name: String, key_count: i64, close: Callback<()>) -> impl IntoView {
-    let pending = RwSignal::new(false);
-    let failure = RwSignal::new(None::<String>);
-    let toasts = use_toasts();
-    let n = name.clone();
-    let delete = move |_| {
-        let (id, name) = (id.clone(), n.clone());
-        pending.set(true);
-        spawn_local(async move {
-            match delete_policy(id).await {
-                Ok(count) => {
-                    toasts.flash(format!("Policy “{name}” deleted; {} named it.", format::count(count, "key")));
-                    go_to("/policies");
-                }
-                Err(e) => {
-                    pending.set(false);
-                    failure.set(Some(e.to_string()));
-                }
-            }
-        });
-    };
     let consequence = if key_count > 0 {
         format!(
             "{} {} this policy. They keep naming it, and a key whose only policy is gone is refused by the gateway: \
@@ -206,18 +163,18 @@ fn DeletePolicyDialog(id: String, name: String, key_count: i64, close: Callback<
     } else {
         "No key applies it. This cannot be undone.".to_owned()
     };
+    let n = name.clone();
+    let delete = move || {
+        let (id, name) = (id.clone(), n.clone());
+        async move {
+            delete_policy(id).await.map(|count| format!("Policy “{name}” deleted; {} named it.", format::count(count, "key")))
+        }
+    };
     view! {
-        <Modal labelled_by="delete-policy-title" on_close=close>
-            <h2 id="delete-policy-title">{format!("Delete the policy “{name}”?")}</h2>
+        <DeleteDialog labelled_by="delete-policy-title" title=format!("Delete the policy “{name}”?") confirm="Delete policy"
+            next="/policies" delete close>
             <p id="delete-policy-consequence">{consequence}</p>
-            {move || failure.get().map(|f| view! { <p class="alert error" role="alert">{f}</p> })}
-            <div class="dialog-actions">
-                <button type="button" class="button danger" id="confirm-delete" disabled=move || pending.get() on:click=delete>
-                    {move || if pending.get() { "Deleting…" } else { "Delete policy" }}
-                </button>
-                <button type="button" class="button secondary" on:click=move |_| close.run(())>"Cancel"</button>
-            </div>
-        </Modal>
+        </DeleteDialog>
     }
 }
 
@@ -232,95 +189,85 @@ fn PartitionBox(value: RwSignal<PolicyPartitions>, id: &'static str, label: &'st
     }
 }
 
+/// The policy form while it is edited.
+#[derive(Clone, Copy)]
+struct PolicyState {
+    name: RwSignal<String>,
+    active: RwSignal<bool>,
+    limits: LimitsState,
+    rights: RightsState,
+    partitions: RwSignal<PolicyPartitions>,
+    tags: RwSignal<Vec<String>>,
+    meta: MetaState,
+}
+
+impl PolicyState {
+    fn new(f: PolicyForm) -> Self {
+        Self {
+            name: RwSignal::new(f.name),
+            active: RwSignal::new(f.active),
+            limits: LimitsState::new(f.limits),
+            rights: RightsState::new(f.access_rights),
+            partitions: RwSignal::new(f.partitions),
+            tags: RwSignal::new(f.tags),
+            meta: MetaState::new(f.meta_data),
+        }
+    }
+
+    fn snapshot(&self) -> PolicyForm {
+        PolicyForm {
+            name: self.name.get_untracked(),
+            active: self.active.get_untracked(),
+            limits: self.limits.snapshot(),
+            access_rights: self.rights.snapshot(),
+            partitions: self.partitions.get_untracked(),
+            tags: self.tags.get_untracked(),
+            meta_data: self.meta.snapshot(),
+        }
+    }
+}
+
 /// The form of a new policy, or of the policy being edited. An island; after an update the page
 /// loads again.
 #[island]
 fn PolicyEditor(apis: Vec<ApiChoice>, #[prop(optional)] existing: Option<PolicyDetail>) -> impl IntoView {
-    let id = StoredValue::new(existing.as_ref().map(|d| d.id.clone()));
-    let f = existing.map(|d| d.form).unwrap_or_default();
-    let name = RwSignal::new(f.name);
-    let active = RwSignal::new(f.active);
-    let limits = LimitsState::new(f.limits);
-    let rights = RightsState::new(f.access_rights);
-    let partitions = RwSignal::new(f.partitions);
-    let tags = RwSignal::new(f.tags);
-    let meta = MetaState::new(f.meta_data);
+    let id = existing.as_ref().map(|d| d.id.clone());
+    let editing = id.is_some();
+    let state = PolicyState::new(existing.map(|d| d.form).unwrap_or_default());
     let errors = Errors::new();
     let hydrated = use_hydrated();
-    let pending = RwSignal::new(false);
-    let toasts = use_toasts();
-    let editing = id.with_value(Option::is_some);
-
+    let save = form_call(errors, move |form| save_policy(id.clone(), form), move |saved: String| match editing {
+        true => leave("Policy saved. Keys that apply it use the new settings at once.", None),
+        false => leave("Policy created.", Some(&format!("/policies/{saved}"))),
+    });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let form = PolicyForm {
-            name: name.get_untracked(),
-            active: active.get_untracked(),
-            limits: limits.snapshot(),
-            access_rights: rights.snapshot(),
-            partitions: partitions.get_untracked(),
-            tags: tags.get_untracked(),
-            meta_data: meta.snapshot(),
-        };
-        let found = validate_policy_form(&form);
-        if !found.is_empty() {
-            errors.show(found);
-            return;
+        let form = state.snapshot();
+        if errors.passes(validate_policy_form(&form)) {
+            save.dispatch(form);
         }
-        errors.clear();
-        pending.set(true);
-        let current = id.get_value();
-        spawn_local(async move {
-            let result = save_policy(current.clone(), form).await;
-            pending.set(false);
-            match result {
-                Ok(saved) => match current {
-                    Some(_) => {
-                        toasts.flash("Policy saved. Keys that apply it use the new settings at once.");
-                        reload();
-                    }
-                    None => {
-                        toasts.flash("Policy created.");
-                        go_to(&format!("/policies/{saved}"));
-                    }
-                },
-                Err(e) => errors.show_server(e),
-            }
-        });
     };
+    let pending = save.pending();
     let no_lock = Signal::stored(None::<String>);
+    let limits = state.limits;
     view! {
         <form class="policy-form" on:submit=submit novalidate data-hydrated=move || hydrated.get().to_string()>
             <ErrorSummary errors/>
             <section class="card form-section" aria-labelledby="sec-policy">
                 <h2 id="sec-policy">"Policy"</h2>
-                <TextField value=name errors field="name" label="Name" required=true/>
-                <CheckField checked=active id="f-active" label="Active"
+                <TextField value=state.name errors field="name" label="Name" required=true/>
+                <CheckField checked=state.active id="f-active" label="Active"
                     hint="A policy that is not active is a draft: keys that apply it are refused."/>
             </section>
             <section class="card form-section" aria-labelledby="sec-access">
                 <h2 id="sec-access">"Access rights"</h2>
-                <AccessRightsEditor rights=rights apis=apis errors empty_note="No access rights: the policy sets limits only, and keys keep their own access rights."/>
+                <AccessRightsEditor rights=state.rights apis=apis errors empty_note="No access rights: the policy sets limits only, and keys keep their own access rights."/>
             </section>
             <RateFields limits errors lock=no_lock throttle_lock=no_lock/>
             <QuotaFields limits errors lock=no_lock/>
-            <section class="card form-section" aria-labelledby="sec-partitions">
-                <h2 id="sec-partitions">"Partitions"</h2>
-                <p class="hint">"What the policy decides for the keys that apply it. None checked: everything. Partitioned policies can be combined, e.g. one for the quota and one for access."</p>
-                <fieldset class="plain" aria-describedby="f-partitions-error">
-                    <legend class="visually-hidden">"Partitions"</legend>
-                    <div class="choice-row" id="f-partitions" tabindex="-1">
-                        <PartitionBox value=partitions id="part-acl" label="Access rights" get=|p| p.acl set=|p, v| p.acl = v/>
-                        <PartitionBox value=partitions id="part-rate" label="Rate limit" get=|p| p.rate_limit set=|p, v| p.rate_limit = v/>
-                        <PartitionBox value=partitions id="part-quota" label="Quota" get=|p| p.quota set=|p, v| p.quota = v/>
-                        <PartitionBox value=partitions id="part-complexity" label="Query complexity" get=|p| p.complexity set=|p, v| p.complexity = v/>
-                        <PartitionBox value=partitions id="part-per-api" label="Per API (limits per API; not with the others)" get=|p| p.per_api set=|p, v| p.per_api = v/>
-                    </div>
-                </fieldset>
-                <crate::components::widgets::FieldMessage errors field="partitions"/>
-            </section>
-            <TagInput tags errors hint="Tags are added to the analytics of every key that applies the policy. Press Enter to add one."/>
-            <MetaFields meta errors hint="Key and value pairs merged into the metadata of every key that applies the policy."/>
+            <PartitionsSection partitions=state.partitions errors/>
+            <TagInput tags=state.tags errors hint="Tags are added to the analytics of every key that applies the policy. Press Enter to add one."/>
+            <MetaFields meta=state.meta errors hint="Key and value pairs merged into the metadata of every key that applies the policy."/>
             <div class="form-actions">
                 <button type="submit" class="button primary" id="save-policy" disabled=move || pending.get()>
                     {move || if pending.get() { "Saving…" } else if editing { "Save policy" } else { "Create policy" }}
@@ -328,5 +275,27 @@ fn PolicyEditor(apis: Vec<ApiChoice>, #[prop(optional)] existing: Option<PolicyD
                 <a class="button ghost" href="/policies">"Cancel"</a>
             </div>
         </form>
+    }
+}
+
+/// What the policy decides for the keys that apply it.
+#[component]
+fn PartitionsSection(partitions: RwSignal<PolicyPartitions>, errors: Errors) -> impl IntoView {
+    view! {
+        <section class="card form-section" aria-labelledby="sec-partitions">
+            <h2 id="sec-partitions">"Partitions"</h2>
+            <p class="hint">"What the policy decides for the keys that apply it. None checked: everything. Partitioned policies can be combined, e.g. one for the quota and one for access."</p>
+            <fieldset class="plain" aria-describedby="f-partitions-error">
+                <legend class="visually-hidden">"Partitions"</legend>
+                <div class="choice-row" id="f-partitions" tabindex="-1">
+                    <PartitionBox value=partitions id="part-acl" label="Access rights" get=|p| p.acl set=|p, v| p.acl = v/>
+                    <PartitionBox value=partitions id="part-rate" label="Rate limit" get=|p| p.rate_limit set=|p, v| p.rate_limit = v/>
+                    <PartitionBox value=partitions id="part-quota" label="Quota" get=|p| p.quota set=|p, v| p.quota = v/>
+                    <PartitionBox value=partitions id="part-complexity" label="Query complexity" get=|p| p.complexity set=|p, v| p.complexity = v/>
+                    <PartitionBox value=partitions id="part-per-api" label="Per API (limits per API; not with the others)" get=|p| p.per_api set=|p, v| p.per_api = v/>
+                </div>
+            </fieldset>
+            <FieldMessage errors field="partitions"/>
+        </section>
     }
 }

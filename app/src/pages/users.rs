@@ -2,66 +2,47 @@
 //! (names, permissions, active), and resetting another user's REST credential (admins).
 
 use crate::api::{create_user, list_users, reset_user_credential, update_user};
+use crate::components::action::{form_call, server_call};
 use crate::components::copy_button::CopyButton;
 use crate::components::fields::{CheckField, TextField};
 use crate::components::layout::{may, Allowed, NoAccess, ProfileResource};
-use crate::components::toast::{go_to, reload, use_toasts};
+use crate::components::list_page::{CreateLink, DataTable, ListPage};
+use crate::components::toast::leave;
 use crate::components::widgets::{use_hydrated, ErrorSummary, Errors, FieldMessage, LoadError, Loading};
 use crate::model::{format, validate_password, Area, FieldError, Level, Permissions, UserForm, UserSummary};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
+use std::collections::BTreeMap;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 #[component]
 pub fn UsersPage() -> impl IntoView {
     let users = Resource::new(|| (), |_| list_users());
+    let create = CreateLink { area: Area::Users, href: "/users/new", label: "Create user" };
+    let render = |list: Vec<UserSummary>| view! { <UserTable users=list/> };
     view! {
-        <Title text="Users · Portcullis"/>
-        <div class="page-head">
-            <h1>"Users"</h1>
-            <Allowed area=Area::Users level=Level::Write>
-                <a class="button primary" href="/users/new" id="create-user">"Create user"</a>
-            </Allowed>
-        </div>
-        <p class="lead muted">"The people who sign in to this dashboard or call the REST API for your organisation, and what each may see and change."</p>
-        <Transition fallback=|| view! { <Loading label="Loading users…"/> }>
-            {move || Suspend::new(async move {
-                match users.await {
-                    Ok(list) => view! { <UserTable users=list/> }.into_any(),
-                    Err(e) => view! { <LoadError error=e/> }.into_any(),
-                }
-            })}
-        </Transition>
+        <ListPage heading="Users" create create_id="create-user" loading="Loading users…" list=users render
+            lead="The people who sign in to this dashboard or call the REST API for your organisation, and what each may see and change."/>
     }
 }
 
 #[component]
 fn UserTable(users: Vec<UserSummary>) -> impl IntoView {
     view! {
-        <div class="card table-card">
-            <table class="data users-table">
-                <caption class="visually-hidden">"Users"</caption>
-                <thead><tr>
-                    <th scope="col">"Email"</th><th scope="col">"Name"</th><th scope="col">"Role"</th>
-                    <th scope="col">"State"</th><th scope="col">"Last sign-in"</th>
-                </tr></thead>
-                <tbody>
-                    {users.into_iter().map(|u| {
-                        let name = format!("{} {}", u.first_name, u.last_name).trim().to_owned();
-                        view! {
-                            <tr>
-                                <td data-label="Email"><a class="key-title" href=format!("/users/{}", u.user_id)>{u.email.clone()}</a></td>
-                                <td data-label="Name">{if name.is_empty() { "—".to_owned() } else { name }}</td>
-                                <td data-label="Role">{u.permissions.summary()}</td>
-                                <td data-label="State">{if u.active { view! { <span class="badge ok">"Active"</span> } } else { view! { <span class="badge off">"Inactive"</span> } }}</td>
-                                <td data-label="Last sign-in">{u.last_login.map(format::utc).unwrap_or_else(|| "Never".into())}</td>
-                            </tr>
-                        }
-                    }).collect_view()}
-                </tbody>
-            </table>
-        </div>
+        <DataTable caption="Users" class="users-table" columns=&["Email", "Name", "Role", "State", "Last sign-in"]>
+            {users.into_iter().map(|u| {
+                let name = format!("{} {}", u.first_name, u.last_name).trim().to_owned();
+                view! {
+                    <tr>
+                        <td data-label="Email"><a class="key-title" href=format!("/users/{}", u.user_id)>{u.email.clone()}</a></td>
+                        <td data-label="Name">{if name.is_empty() { "—".to_owned() } else { name }}</td>
+                        <td data-label="Role">{u.permissions.summary()}</td>
+                        <td data-label="State">{if u.active { view! { <span class="badge ok">"Active"</span> } } else { view! { <span class="badge off">"Inactive"</span> } }}</td>
+                        <td data-label="Last sign-in">{u.last_login.map(format::utc).unwrap_or_else(|| "Never".into())}</td>
+                    </tr>
+                }
+            }).collect_view()}
+        </DataTable>
     }
 }
 
@@ -137,83 +118,104 @@ fn AreaChoice(area: Area, value: RwSignal<Option<Level>>) -> impl IntoView {
     }
 }
 
+/// What is wrong with a user form before it is sent (a new user needs a password).
+fn user_form_errors(form: &UserForm, editing: bool) -> Vec<FieldError> {
+    let mut found = Vec::new();
+    if form.email.is_empty() {
+        found.push(FieldError::new("email_address", "Enter the user's email address"));
+    }
+    if !form.password.is_empty() || !editing {
+        if let Err(m) = validate_password(&form.password) {
+            found.push(FieldError::new("password", format!("The {m}")));
+        }
+    }
+    if form.permissions.is_empty() {
+        found.push(FieldError::new("user_permissions", "Give at least one permission, or make the user an admin"));
+    }
+    found
+}
+
+/// The user form while it is edited.
+#[derive(Clone, Copy)]
+struct UserState {
+    email: RwSignal<String>,
+    first_name: RwSignal<String>,
+    last_name: RwSignal<String>,
+    password: RwSignal<String>,
+    active: RwSignal<bool>,
+    admin: RwSignal<bool>,
+    /// The level of each area of the dashboard; none for no access.
+    levels: StoredValue<Vec<(Area, RwSignal<Option<Level>>)>>,
+    /// The permissions Portcullis does not know, kept as they were.
+    other: StoredValue<BTreeMap<String, String>>,
+}
+
+impl UserState {
+    fn new(existing: Option<UserSummary>) -> Self {
+        let (email, first_name, last_name, active, permissions) = match existing {
+            Some(u) => (u.email, u.first_name, u.last_name, u.active, u.permissions),
+            None => (String::new(), String::new(), String::new(), true, Permissions::default()),
+        };
+        let levels = Area::ALL.into_iter().map(|a| (a, RwSignal::new(permissions.areas.get(&a).copied()))).collect();
+        Self {
+            email: RwSignal::new(email),
+            first_name: RwSignal::new(first_name),
+            last_name: RwSignal::new(last_name),
+            password: RwSignal::new(String::new()),
+            active: RwSignal::new(active),
+            admin: RwSignal::new(permissions.admin),
+            levels: StoredValue::new(levels),
+            other: StoredValue::new(permissions.other),
+        }
+    }
+
+    fn snapshot(&self) -> UserForm {
+        let permissions = Permissions {
+            admin: self.admin.get_untracked(),
+            areas: self.levels.with_value(|l| l.iter().filter_map(|(a, v)| v.get_untracked().map(|lv| (*a, lv))).collect()),
+            other: self.other.get_value(),
+        };
+        UserForm {
+            email: self.email.get_untracked().trim().to_owned(),
+            first_name: self.first_name.get_untracked(),
+            last_name: self.last_name.get_untracked(),
+            password: self.password.get_untracked(),
+            active: self.active.get_untracked(),
+            permissions,
+        }
+    }
+}
+
 /// The form of a new user, or of the user being changed. An island; after a change the page
 /// loads again.
 #[island]
 fn UserEditor(#[prop(optional)] existing: Option<UserSummary>) -> impl IntoView {
-    let id = StoredValue::new(existing.as_ref().map(|u| u.user_id.to_string()));
+    let id = existing.as_ref().map(|u| u.user_id.to_string());
     let editing = existing.is_some();
-    let (email, first_name, last_name, active, permissions) = match existing {
-        Some(u) => (u.email, u.first_name, u.last_name, u.active, u.permissions),
-        None => (String::new(), String::new(), String::new(), true, Permissions::default()),
-    };
-    let email = RwSignal::new(email);
-    let first_name = RwSignal::new(first_name);
-    let last_name = RwSignal::new(last_name);
-    let password = RwSignal::new(String::new());
-    let active = RwSignal::new(active);
-    let admin = RwSignal::new(permissions.admin);
-    let other = StoredValue::new(permissions.other.clone());
-    let levels: Vec<(Area, RwSignal<Option<Level>>)> =
-        Area::ALL.into_iter().map(|a| (a, RwSignal::new(permissions.areas.get(&a).copied()))).collect();
-    let levels = StoredValue::new(levels);
+    let state = UserState::new(existing);
+    let UserState { email, first_name, last_name, password, active, admin, levels, .. } = state;
     let errors = Errors::new();
     let hydrated = use_hydrated();
-    let pending = RwSignal::new(false);
-    let toasts = use_toasts();
-
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let permissions = Permissions {
-            admin: admin.get_untracked(),
-            areas: levels.with_value(|l| l.iter().filter_map(|(a, v)| v.get_untracked().map(|lv| (*a, lv))).collect()),
-            other: other.get_value(),
-        };
-        let form = UserForm {
-            email: email.get_untracked().trim().to_owned(),
-            first_name: first_name.get_untracked(),
-            last_name: last_name.get_untracked(),
-            password: password.get_untracked(),
-            active: active.get_untracked(),
-            permissions,
-        };
-        let mut found = Vec::new();
-        if form.email.is_empty() {
-            found.push(FieldError::new("email_address", "Enter the user's email address"));
-        }
-        if !form.password.is_empty() || !editing {
-            if let Err(m) = validate_password(&form.password) {
-                found.push(FieldError::new("password", format!("The {m}")));
-            }
-        }
-        if form.permissions.is_empty() {
-            found.push(FieldError::new("user_permissions", "Give at least one permission, or make the user an admin"));
-        }
-        if !found.is_empty() {
-            errors.show(found);
-            return;
-        }
-        errors.clear();
-        pending.set(true);
-        let current = id.get_value();
-        spawn_local(async move {
-            let result = match current {
+    let send = move |form: UserForm| {
+        let current = id.clone();
+        async move {
+            match current {
                 Some(user_id) => update_user(user_id, form).await.map(|()| None),
                 None => create_user(form).await.map(Some),
-            };
-            pending.set(false);
-            match result {
-                Ok(None) => {
-                    toasts.flash("User saved.");
-                    reload();
-                }
-                Ok(Some(created)) => {
-                    toasts.flash(format!("User {} created: they can sign in with the password you chose.", created.email));
-                    go_to("/users");
-                }
-                Err(e) => errors.show_server(e),
             }
-        });
+        }
+    };
+    let save = form_call(errors, send, |created: Option<UserSummary>| match created {
+        None => leave("User saved.", None),
+        Some(u) => leave(format!("User {} created: they can sign in with the password you chose.", u.email), Some("/users")),
+    });
+    let pending = save.pending();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let form = state.snapshot();
+        if errors.passes(user_form_errors(&form, editing)) {
+            save.dispatch(form);
+        }
     };
     view! {
         <form class="user-form" on:submit=submit novalidate data-hydrated=move || hydrated.get().to_string()>
@@ -257,32 +259,25 @@ fn UserEditor(#[prop(optional)] existing: Option<UserSummary>) -> impl IntoView 
 /// Resetting another user's REST credential, shown once. An island (admins only).
 #[island]
 fn ResetCredential(user_id: String) -> impl IntoView {
-    let pending = RwSignal::new(false);
-    let failure = RwSignal::new(None::<String>);
-    let credential = RwSignal::new(String::new());
+    let reset = server_call(move |()| reset_user_credential(user_id.clone()));
+    let pending = reset.pending();
+    let credential = Signal::derive(move || reset.value().get().and_then(Result::ok).unwrap_or_default());
+    let failure = move || reset.value().get().and_then(Result::err).map(|e| e.to_string());
     let hydrated = use_hydrated();
-    let reset = move |ev: leptos::ev::SubmitEvent| {
+    let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let user_id = user_id.clone();
-        pending.set(true);
-        spawn_local(async move {
-            match reset_user_credential(user_id).await {
-                Ok(c) => credential.set(c),
-                Err(e) => failure.set(Some(e.to_string())),
-            }
-            pending.set(false);
-        });
+        reset.dispatch(());
     };
     view! {
         <section class="card">
             <h2>"REST credential"</h2>
             <p>"Resetting replaces this user's credential at once: scripts using the old one stop working."</p>
-            <form on:submit=reset>
+            <form on:submit=submit>
                 <button type="submit" class="button secondary" id="reset-credential" disabled=move || !hydrated.get() || pending.get()>
                     {move || if pending.get() { "Resetting…" } else { "Reset credential" }}
                 </button>
             </form>
-            {move || failure.get().map(|e| view! { <p class="alert error" role="alert">{e}</p> })}
+            {move || failure().map(|e| view! { <p class="alert error" role="alert">{e}</p> })}
             <Show when=move || !credential.get().is_empty()>
                 <div class="secret" role="status">
                     <p class="alert warning">"Copy the new credential now and give it to the user: it will not be shown again."</p>

@@ -3,14 +3,14 @@
 use super::form::KeyEditor;
 use crate::api::{delete_key, get_form_options, get_key, get_key_usage, set_key_active};
 use crate::components::copy_button::CopyIsland;
-use crate::components::dialog::Modal;
-use crate::components::toast::{go_to, reload, use_toasts};
+use crate::components::action::server_call;
+use crate::components::dialog::DeleteDialog;
+use crate::components::toast::leave;
 use crate::components::usage_chart::UsageChart;
 use crate::components::widgets::{use_hydrated, LoadError, Loading, QuotaBar, StatusBadge};
 use crate::components::layout::{may, Allowed, ProfileResource};
 use crate::model::{format, Area, KeyDetail, KeyStatus, Level, UsageWindow};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
@@ -52,44 +52,35 @@ pub fn KeyPage() -> impl IntoView {
 #[island]
 fn KeyHeader(hash: String, title: String, status: KeyStatus, writable: bool) -> impl IntoView {
     let active = status != KeyStatus::Inactive;
-    let toasts = use_toasts();
-    let pending = RwSignal::new(false);
-    let failure = RwSignal::new(None::<String>);
     let confirm = RwSignal::new(false);
     let hydrated = use_hydrated();
     let h = hash.clone();
-    let toggle = move |_| {
+    let toggle = server_call(move |()| {
         let hash = h.clone();
-        pending.set(true);
-        spawn_local(async move {
-            let result = set_key_active(hash, !active).await;
-            pending.set(false);
-            match result {
-                Ok(()) => {
-                    toasts.flash(if active {
-                        "Key deactivated: the gateway refuses it from now on."
-                    } else {
-                        "Key activated."
-                    });
-                    reload();
-                }
-                Err(e) => failure.set(Some(e.to_string())),
-            }
-        });
-    };
+        async move {
+            set_key_active(hash, !active).await.map_err(|e| e.to_string())?;
+            leave(if active { "Key deactivated: the gateway refuses it from now on." } else { "Key activated." }, None);
+            Ok::<(), String>(())
+        }
+    });
+    let pending = toggle.pending();
+    let failure = move || toggle.value().get().and_then(Result::err);
     view! {
         <div class="page-head" data-hydrated=move || hydrated.get().to_string()>
             <h1>{title.clone()} " " <StatusBadge status=status/></h1>
             {writable.then(|| view! {
                 <div class="actions">
-                    <button type="button" class="button secondary" id="toggle-active" disabled=move || pending.get() on:click=toggle>
+                    <button type="button" class="button secondary" id="toggle-active" disabled=move || pending.get()
+                        on:click=move |_| {
+                            toggle.dispatch(());
+                        }>
                         {if active { "Deactivate" } else { "Activate" }}
                     </button>
                     <button type="button" class="button danger" id="delete-key" on:click=move |_| confirm.set(true)>"Delete"</button>
                 </div>
             })}
         </div>
-        {move || failure.get().map(|f| view! { <p class="alert error" role="alert">{f}</p> })}
+        {move || failure().map(|f| view! { <p class="alert error" role="alert">{f}</p> })}
         <Show when=move || confirm.get()>
             <DeleteKeyDialog hash=hash.clone() title=title.clone() close=Callback::new(move |_| confirm.set(false))/>
         </Show>
@@ -98,39 +89,16 @@ fn KeyHeader(hash: String, title: String, status: KeyStatus, writable: bool) -> 
 
 #[component]
 fn DeleteKeyDialog(hash: String, title: String, close: Callback<()>) -> impl IntoView {
-    let pending = RwSignal::new(false);
-    let failure = RwSignal::new(None::<String>);
-    let toasts = use_toasts();
     let name = title.clone();
-    let delete = move |_| {
-        let hash = hash.clone();
-        let name = name.clone();
-        pending.set(true);
-        spawn_local(async move {
-            match delete_key(hash).await {
-                Ok(()) => {
-                    toasts.flash(format!("Key “{name}” deleted."));
-                    go_to("/keys");
-                }
-                Err(e) => {
-                    pending.set(false);
-                    failure.set(Some(e.to_string()));
-                }
-            }
-        });
+    let delete = move || {
+        let (hash, name) = (hash.clone(), name.clone());
+        async move { delete_key(hash).await.map(|()| format!("Key “{name}” deleted.")) }
     };
     view! {
-        <Modal labelled_by="delete-title" on_close=close>
-            <h2 id="delete-title">{format!("Delete the key “{title}”?")}</h2>
+        <DeleteDialog labelled_by="delete-title" title=format!("Delete the key “{title}”?") confirm="Delete key"
+            next="/keys" delete close>
             <p>"Clients using this key are refused at once. This cannot be undone."</p>
-            {move || failure.get().map(|f| view! { <p class="alert error" role="alert">{f}</p> })}
-            <div class="dialog-actions">
-                <button type="button" class="button danger" id="confirm-delete" disabled=move || pending.get() on:click=delete>
-                    {move || if pending.get() { "Deleting…" } else { "Delete key" }}
-                </button>
-                <button type="button" class="button secondary" on:click=move |_| close.run(())>"Cancel"</button>
-            </div>
-        </Modal>
+        </DeleteDialog>
     }
 }
 

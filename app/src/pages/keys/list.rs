@@ -3,14 +3,13 @@
 //! be bookmarked, without JavaScript.
 
 use crate::api::{list_keys, lookup_key};
+use crate::components::action::form_call;
 use crate::components::copy_button::CopyIsland;
+use crate::components::list_page::{CreateLink, DataTable, EmptyState, ListPage, Listed, Pager};
 use crate::components::toast::go_to;
-use crate::components::widgets::{use_hydrated, Errors, FieldMessage, LoadError, Loading, QuotaBar, StatusBadge};
-use crate::components::layout::Allowed;
-use crate::model::{format, short_hash, Area, Level, KeyListQuery, KeyPage, KeySort, KeySummary, StatusFilter};
+use crate::components::widgets::{names, use_hydrated, Errors, FieldMessage, QuotaBar, StatusBadge};
+use crate::model::{format, short_hash, Area, FieldError, KeyHash, KeyListQuery, KeyPage, KeySort, KeySummary, StatusFilter};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
-use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 /// The list's query, read from the URL.
@@ -31,14 +30,20 @@ pub fn use_list_query() -> Memo<KeyListQuery> {
 pub fn KeysPage() -> impl IntoView {
     let query = use_list_query();
     let keys = Resource::new(move || query.get(), list_keys);
+    let create = CreateLink { area: Area::Keys, href: "/keys/new", label: "Create key" };
     view! {
-        <Title text="Keys · Portcullis"/>
-        <div class="page-head">
-            <h1>"Keys"</h1>
-            <Allowed area=Area::Keys level=Level::Write>
-                <a class="button primary" href="/keys/new" id="create-key">"Create key"</a>
-            </Allowed>
-        </div>
+        <ListPage heading="Keys" create create_id="create-key" loading="Loading keys…" list=keys
+            render=move |page: KeyPage| view! { <KeyTable page query=query.get_untracked()/> }>
+            <KeySearch query/>
+        </ListPage>
+        <LookupForm/>
+    }
+}
+
+/// Searching, sorting and filtering the list.
+#[component]
+fn KeySearch(query: Memo<KeyListQuery>) -> impl IntoView {
+    view! {
         <section class="card toolbar" aria-label="Find keys">
             // A plain GET form: searching and sorting load the list's URL, with or without
             // JavaScript (a change of sort submits the form).
@@ -72,15 +77,14 @@ pub fn KeysPage() -> impl IntoView {
                 }).collect_view()}
             </nav>
         </section>
-        <Transition fallback=|| view! { <Loading label="Loading keys…"/> }>
-            {move || Suspend::new(async move {
-                match keys.await {
-                    Ok(page) => view! { <KeyTable page=page query=query.get_untracked()/> }.into_any(),
-                    Err(e) => view! { <LoadError error=e/> }.into_any(),
-                }
-            })}
-        </Transition>
-        <LookupForm/>
+    }
+}
+
+/// The list page gives `KeyTable` even an empty page: it says what that means (no key at all,
+/// or none that matches).
+impl Listed for KeyPage {
+    fn is_empty(&self) -> bool {
+        self.keys.is_empty()
     }
 }
 
@@ -88,25 +92,21 @@ pub fn KeysPage() -> impl IntoView {
 fn KeyTable(page: KeyPage, query: KeyListQuery) -> impl IntoView {
     if page.keys.is_empty() {
         return if !page.any_keys {
+            let create = CreateLink { area: Area::Keys, href: "/keys/new", label: "Create your first key" };
             view! {
-                <section class="card empty-state">
-                    <h2>"No keys yet"</h2>
+                <EmptyState heading="No keys yet" create>
                     <p>"A key lets a client call your APIs through the gateway, within the limits you set: "
                        "which APIs, how often, how many requests and until when."</p>
                     <p>"Register an API first (under " <a href="/apis">"APIs"</a> "), then create a key for it."</p>
-                    <Allowed area=Area::Keys level=Level::Write>
-                        <a class="button primary" href="/keys/new">"Create your first key"</a>
-                    </Allowed>
-                </section>
+                </EmptyState>
             }
             .into_any()
         } else {
             view! {
-                <section class="card empty-state">
-                    <h2>"No keys match"</h2>
+                <EmptyState heading="No keys match">
                     <p>"No key matches this search and filter. Try another word, or "
                        <a href="/keys">"show all keys"</a> "."</p>
-                </section>
+                </EmptyState>
             }
             .into_any()
         };
@@ -115,36 +115,12 @@ fn KeyTable(page: KeyPage, query: KeyListQuery) -> impl IntoView {
     let rows = page.keys.into_iter().map(|k| view! { <KeyRow key=k now=now/> }).collect_view();
     let prev = (page.page > 1).then(|| KeyListQuery { page: page.page - 1, ..query.clone() }.href());
     let next = (page.page < page.pages).then(|| KeyListQuery { page: page.page + 1, ..query.clone() }.href());
+    let summary = format!("Page {} of {} · {}", page.page, page.pages, format::count(page.total, "key"));
     view! {
-        <div class="card table-card">
-            <table class="data keys-table">
-                <caption class="visually-hidden">"Keys"</caption>
-                <thead>
-                    <tr>
-                        <th scope="col">"Key"</th>
-                        <th scope="col">"Policies"</th>
-                        <th scope="col">"APIs"</th>
-                        <th scope="col">"Expires"</th>
-                        <th scope="col">"Quota"</th>
-                        <th scope="col">"Status"</th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
-        <nav class="pager" aria-label="Pages">
-            <span class="muted">{format!("Page {} of {} · {}", page.page, page.pages, format::count(page.total, "key"))}</span>
-            <span class="pager-links">
-                {match prev {
-                    Some(href) => view! { <a class="button secondary" href=href rel="prev">"Previous"</a> }.into_any(),
-                    None => view! { <span class="button secondary" aria-disabled="true">"Previous"</span> }.into_any(),
-                }}
-                {match next {
-                    Some(href) => view! { <a class="button secondary" href=href rel="next">"Next"</a> }.into_any(),
-                    None => view! { <span class="button secondary" aria-disabled="true">"Next"</span> }.into_any(),
-                }}
-            </span>
-        </nav>
+        <DataTable caption="Keys" class="keys-table" columns=&["Key", "Policies", "APIs", "Expires", "Quota", "Status"]>
+            {rows}
+        </DataTable>
+        <Pager summary prev next/>
     }
     .into_any()
 }
@@ -156,16 +132,8 @@ fn KeyRow(key: KeySummary, now: i64) -> impl IntoView {
     let href = format!("/keys/{hash}");
     let short = short_hash(&hash).to_owned();
     let copy_label = format!("Copy the key hash of {title}");
-    let policies = if key.policies.is_empty() {
-        "—".to_owned()
-    } else {
-        key.policies.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
-    };
-    let apis = if key.apis.is_empty() {
-        if key.policies.is_empty() { "All APIs".to_owned() } else { "—".to_owned() }
-    } else {
-        key.apis.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", ")
-    };
+    let policies = names(key.policies.iter().map(|p| p.name.as_str()), "—");
+    let apis = names(key.apis.iter().map(|a| a.name.as_str()), if key.policies.is_empty() { "All APIs" } else { "—" });
     let (expires, expires_title) = if key.expires > 0 {
         (format::relative(key.expires, now), format::utc(key.expires))
     } else {
@@ -204,28 +172,19 @@ fn KeyRow(key: KeySummary, now: i64) -> impl IntoView {
 fn LookupForm() -> impl IntoView {
     let value = RwSignal::new(String::new());
     let errors = Errors::new();
-    let pending = RwSignal::new(false);
     let hydrated = use_hydrated();
+    let lookup = form_call(errors, lookup_key, move |hash: KeyHash| {
+        value.set(String::new());
+        go_to(&format!("/keys/{hash}"));
+    });
+    let pending = lookup.pending();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let key = value.get_untracked();
-        if key.trim().is_empty() {
-            errors.show(vec![crate::model::FieldError::new("lookup", "Paste the key you are looking for")]);
-            return;
+        let missing = key.trim().is_empty().then(|| FieldError::new("lookup", "Paste the key you are looking for"));
+        if errors.passes(missing.into_iter().collect()) {
+            lookup.dispatch(key);
         }
-        errors.clear();
-        pending.set(true);
-        spawn_local(async move {
-            let result = lookup_key(key).await;
-            pending.set(false);
-            match result {
-                Ok(hash) => {
-                    value.set(String::new());
-                    go_to(&format!("/keys/{hash}"));
-                }
-                Err(e) => errors.show_server(e),
-            }
-        });
     };
     view! {
         <section class="card" aria-labelledby="lookup-title">

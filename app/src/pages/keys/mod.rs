@@ -1,6 +1,7 @@
 pub mod detail;
 pub mod form;
 pub mod list;
+mod sections;
 
 use crate::api::get_form_options;
 use crate::components::layout::{Allowed, NoAccess};
