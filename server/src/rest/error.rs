@@ -10,7 +10,6 @@ use crate::store::StoreError;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::json;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DashboardError {
@@ -57,8 +56,7 @@ impl DashboardError {
 
 impl IntoResponse for DashboardError {
     fn into_response(self) -> Response {
-        let body = json!({ "Status": "Error", "Message": self.to_string(), "Meta": null });
-        (self.status(), Json(body)).into_response()
+        (self.status(), Json(super::responses::ApiResponse::error(self.to_string()))).into_response()
     }
 }
 

@@ -9,7 +9,6 @@ use crate::store::StoreError;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::json;
 
 #[derive(Debug)]
 pub struct GatewayApiError(StatusCode, String);
@@ -43,7 +42,7 @@ impl GatewayApiError {
 
 impl IntoResponse for GatewayApiError {
     fn into_response(self) -> Response {
-        (self.0, Json(json!({ "status": "error", "message": self.1 }))).into_response()
+        (self.0, Json(super::responses::ApiStatusMessage::error(self.1))).into_response()
     }
 }
 
