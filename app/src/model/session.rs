@@ -25,7 +25,8 @@ pub struct SessionState {
     /// Legacy; only counted down under `legacy_enable_allowance_countdown`.
     #[serde(with = "go_f64")]
     pub allowance: f64,
-    /// Requests per `per` seconds; `<= 0` means no rate limit.
+    /// Requests per `per` seconds; `<= 0` means no rate limit ([`UNLIMITED_RATE`] also wins
+    /// the policy merge, where 0 is "not set").
     #[serde(with = "go_f64")]
     pub rate: f64,
     #[serde(with = "go_f64")]
@@ -364,7 +365,11 @@ pub struct RateLimit {
 }
 
 impl RateLimit {
-    /// Tyk's `RateLimit.Duration()`: nanoseconds between two allowed requests, 0 when either
+    /// Tyk's "unlimited" rate (`session_manager.go`): no rate limit at the gateway, and in the
+/// policy merge an interval of 0, shorter than any other, so it beats every finite rate.
+pub const UNLIMITED_RATE: f64 = -1.0;
+
+/// Tyk's `RateLimit.Duration()`: nanoseconds between two allowed requests, 0 when either
     /// number is not positive. Computed as Go does, so that ties are ties in both.
     pub fn interval_nanos(&self) -> i64 {
         interval_nanos(self.rate, self.per)

@@ -254,6 +254,9 @@ pub mod schemas {
         pub data: SessionState,
         /// SHA-256 of the key, hex: how the key is stored, listed and addressed (`?hashed=true`).
         pub key_hash: String,
+        /// Policies the key lists that do not exist; they are skipped. Only when there are some.
+        #[schema(required = false)]
+        pub missing_policies: Vec<String>,
     }
 
     #[derive(ToSchema)]

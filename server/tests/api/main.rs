@@ -22,4 +22,5 @@ mod process;
 mod roles;
 mod signin;
 mod tyk;
+mod tyk_compat;
 mod tyk_script;
