@@ -16,6 +16,7 @@ mod isolation_proxy;
 mod isolation_routing;
 mod isolation_site;
 mod keys;
+mod metrics;
 mod openapi;
 mod policies;
 mod process;
