@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Cluster benchmark (issue 6), loopback only, about a minute. Forward-auth with a valid key that
+# Cluster benchmark (several nodes sharing PostgreSQL and Redis), loopback only, about a minute. Forward-auth with a valid key that
 # has a rate limit and a quota, so every request counts in Redis. Measures in one run:
 #   (1) one node on PostgreSQL, counters in memory (no Redis): the baseline
 #   (2) one node on PostgreSQL + Redis

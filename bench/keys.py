@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Key-management benchmark (issue 3): create N keys through the REST API, then list and search
+"""Key-management benchmark (the REST API at scale): create N keys through the REST API, then list and search
 them. Not a test: it prints figures. Needs a release build (scripts/build --release).
 
     bench/keys.py [--keys 100000] [--threads 8] [--database-url postgres://...]

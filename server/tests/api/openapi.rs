@@ -226,7 +226,7 @@ async fn document_is_valid_openapi_3() {
             "api" if path != "/api/openapi.json" => Some("Authorization"),
             "admin" => Some("Admin-Auth"),
             "tyk" => Some("X-Tyk-Authorization"),
-            // Not public since issue 13: a bearer token (or a listener of its own).
+            // Not public: it names every organisation's APIs. A bearer token (or a listener of its own).
             "metrics" => Some("Authorization"),
             _ => None,
         };
