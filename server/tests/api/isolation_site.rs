@@ -1,5 +1,5 @@
-//! Tenant isolation, the dashboard: it is a site of its own. Server functions, sign-in and sign-out take
-//! only same-origin requests; the session cookie is `__Host-` over HTTPS; every page carries
+//! Tenant isolation, the dashboard: it is a site of its own. Server functions, sign-in and
+//! sign-out take only same-origin requests; the session cookie is `__Host-` over HTTPS; every page carries
 //! the security headers; the listeners bound slow and excess connections; `/metrics` is not
 //! public.
 
