@@ -12,10 +12,6 @@ use std::time::{Duration, Instant};
 
 const SECRET_KEY: &str = "5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e";
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 /// A Redis of the test's own, killed with the test.
 struct Redis {
     port: u16,

@@ -391,10 +391,6 @@ async fn connections_are_capped(db: Db) {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 async fn metrics_need_the_token_or_their_own_listener(db: Db) {
     let Some(app) = spawn_app(db).await else { return };
     let resp = app.client.get(app.url("/metrics")).send().await.unwrap();

@@ -2,6 +2,8 @@
 //! Every test runs twice, on SQLite and on PostgreSQL (see `helpers::Db`).
 
 mod helpers;
+#[path = "../support/mod.rs"]
+mod support;
 
 mod admin;
 mod api_auth;
