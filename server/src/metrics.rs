@@ -183,7 +183,7 @@ mod tests {
         assert!(open.contains("# TYPE portcullis_gateway_requests counter\n"));
         assert!(open.ends_with("# EOF\n"));
         let text = m.render(Format::Text);
-        assert!(text.contains("# HELP portcullis_gateway_requests_total Gateway requests by API and answered status\n"));
+        assert!(text.contains("# HELP portcullis_gateway_requests_total Gateway requests by API and answered status"));
         assert!(text.contains("# TYPE portcullis_gateway_requests_total counter\n"));
         assert!(text.contains("portcullis_gateway_requests_total{api=\"api-1\",status=\"200\"} 1\n"));
         assert!(text.contains("# TYPE portcullis_redis_up gauge\n") && text.contains("# TYPE portcullis_redis_seconds histogram\n"));
