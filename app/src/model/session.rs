@@ -365,16 +365,16 @@ pub struct RateLimit {
 }
 
 impl RateLimit {
-    /// Tyk's "unlimited" rate (`session_manager.go`): no rate limit at the gateway, and in the
-/// policy merge an interval of 0, shorter than any other, so it beats every finite rate.
-pub const UNLIMITED_RATE: f64 = -1.0;
-
-/// Tyk's `RateLimit.Duration()`: nanoseconds between two allowed requests, 0 when either
+    /// Tyk's `RateLimit.Duration()`: nanoseconds between two allowed requests, 0 when either
     /// number is not positive. Computed as Go does, so that ties are ties in both.
     pub fn interval_nanos(&self) -> i64 {
         interval_nanos(self.rate, self.per)
     }
 }
+
+/// Tyk's "unlimited" rate (`session_manager.go`): no rate limit at the gateway, and in the
+/// policy merge an interval of 0, shorter than any other, so it beats every finite rate.
+pub const UNLIMITED_RATE: f64 = -1.0;
 
 /// Tyk's `RateLimit.Duration()` for a (rate, per) pair; see [`RateLimit::interval_nanos`].
 pub fn interval_nanos(rate: f64, per: f64) -> i64 {
