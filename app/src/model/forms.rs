@@ -1056,7 +1056,7 @@ mod tests {
         assert_eq!((p.rate, p.per), (-1.0, -1.0));
         assert_eq!(PolicyForm::from_policy(&p).limits, form.limits);
         form.limits.rate = "-2".into();
-        assert_eq!(fields(&validate_policy_form(&form)), vec!["rate", "per"]);
+        assert_eq!(fields(&validate_policy_form(&form)), vec!["per", "rate"]);
     }
 
     #[test]
