@@ -416,7 +416,8 @@ async fn metrics_need_the_token_or_their_own_listener(db: Db) {
     };
     let resp = app.client.get(app.url("/metrics")).bearer_auth(METRICS_TOKEN).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
-    let resp = app.client.get(format!("http://127.0.0.1:{port}/metrics")).send().await.unwrap();
+    // Asked as Prometheus asks: OpenMetrics (without, the classic text format).
+    let resp = app.client.get(format!("http://127.0.0.1:{port}/metrics")).header("accept", "application/openmetrics-text").send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("application/openmetrics-text"));
     let resp = app.client.get(format!("http://127.0.0.1:{port}/api/keys")).send().await.unwrap();
