@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Cluster benchmark (issue 6), loopback only, about a minute. Forward-auth with a valid key that
+# Cluster benchmark (several nodes sharing PostgreSQL and Redis), loopback only, about a minute. Forward-auth with a valid key that
 # has a rate limit and a quota, so every request counts in Redis. Measures in one run:
 #   (1) one node on PostgreSQL, counters in memory (no Redis): the baseline
 #   (2) one node on PostgreSQL + Redis
@@ -7,13 +7,16 @@
 # and prints peak req/s, the ratios to (1), and Redis round trips per request (Redis's own
 # count of script calls divided by the requests answered).
 # Needs: wrk (Debian's package), PostgreSQL on 127.0.0.1:5432 (user postgres, trust),
-# redis-server, curl, python3. Usage: bench/cluster.sh [seconds-per-run]
+# redis-server, curl, python3. Usage: bench/cluster.sh [seconds-per-run]; PORTCULLIS_BIN runs
+# another build (then nothing is built).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:-8}
 CONNS=32
 command -v wrk >/dev/null || { echo "install wrk first: apt-get install wrk" >&2; exit 1; }
-cargo build --release --locked -p server --bin portcullis
+BIN=${PORTCULLIS_BIN:-${CARGO_TARGET_DIR:-target}/release/portcullis}
+[ -n "${PORTCULLIS_BIN:-}" ] || cargo build --release --locked -p server --bin portcullis
+SECRET_KEY=$(printf '5e%.0s' $(seq 32))
 
 work=$(mktemp -d)
 db=portcullis_bench_$$
@@ -35,8 +38,8 @@ node() {
   local extra=()
   [ -n "${4:-}" ] && extra=(PORTCULLIS_REDIS_URL="$4")
   env PORTCULLIS_DATABASE_URL=$DB_URL PORTCULLIS_LISTEN=$2 PORTCULLIS_GATEWAY_LISTEN=$3 \
-    PORTCULLIS_DATA_DIR=$work/$1 PORTCULLIS_SECRET_KEY=$(printf '5e%.0s' $(seq 32)) \
-    PORTCULLIS_ADMIN_SECRET=bench PORTCULLIS_UPSTREAM_ALLOW=127.0.0.0/8 RUST_LOG=warn "${extra[@]}" target/release/portcullis serve >/dev/null &
+    PORTCULLIS_DATA_DIR=$work/$1 PORTCULLIS_SECRET_KEY=$SECRET_KEY \
+    PORTCULLIS_ADMIN_SECRET=bench PORTCULLIS_UPSTREAM_ALLOW=127.0.0.0/8 RUST_LOG=warn "${extra[@]}" "$BIN" serve >/dev/null &
   pids+=($!)
   for _ in $(seq 100); do curl -sf "http://$2/health" >/dev/null && return; sleep 0.1; done
   echo "node $1 did not start" >&2; exit 1
@@ -67,13 +70,13 @@ print(f"{rps:.0f} {answered}")
 PY
 }
 
-# Setup on a first node, kept for run (1).
+# Setup (organisation, user, API, key) before any node starts, as the process tests do it.
+key=$(env PORTCULLIS_DATABASE_URL=$DB_URL PORTCULLIS_DATA_DIR=$work/setup PORTCULLIS_SECRET_KEY=$SECRET_KEY \
+  PORTCULLIS_UPSTREAM_ALLOW=127.0.0.0/8 RUST_LOG=warn "$BIN" provision --name Bench --listen-path /bench/ \
+  --target-url http://127.0.0.1:9 --key '{"rate":1000000000,"per":1,"quota_max":1000000000000,"quota_renewal_rate":86400}' \
+  | json '["key"]')
+
 node one 127.0.0.1:39102 127.0.0.1:39103
-D=127.0.0.1:39102
-org=$(curl -sf -H 'Admin-Auth: bench' -d '{"owner_name":"Bench"}' "http://$D/admin/organisations" | json '["Meta"]')
-cred=$(curl -sf -H 'Admin-Auth: bench' -d "{\"email_address\":\"b@example.org\",\"org_id\":\"$org\"}" "http://$D/admin/users" | json '["Message"]')
-api=$(curl -sf -H "Authorization: $cred" -d "{\"name\":\"bench\",\"proxy\":{\"listen_path\":\"/bench/\",\"target_url\":\"http://127.0.0.1:9\"}}" "http://$D/api/apis" | json '["ID"]')
-key=$(curl -sf -H "Authorization: $cred" -d "{\"rate\":1000000000,\"per\":1,\"quota_max\":1000000000000,\"quota_renewal_rate\":86400,\"access_rights\":{\"$api\":{\"versions\":[]}}}" "http://$D/api/keys" | json '["key_id"]')
 
 read -r one one_n < <(load 127.0.0.1:39103)
 stop_nodes

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Gateway load benchmark (issue 4), loopback only, about two minutes. Measures in one run:
+# Gateway load benchmark (throughput and latency against nginx), loopback only, about two minutes. Measures in one run:
 #   (a) a bare axum hello-world (same toolchain)      (b) forward-auth with a valid key
 #   (c) the proxy with a valid key to (a)             (d) nginx proxying to (a), no checks
 # and prints peak throughput, p99 latency at half of each peak, and the ratios b/a and c/d.

@@ -6,7 +6,7 @@ use app::model::{ApiDefinition, SessionState};
 use axum::http::{HeaderMap, HeaderValue, Method};
 use criterion::{criterion_group, criterion_main, Criterion};
 use server::audit::Actor;
-use server::config::{Config, StorageConfig};
+use server::config::Config;
 use server::gateway::pipeline::{check, RequestView};
 use server::keys::NewKey;
 use server::startup::Application;
@@ -16,26 +16,14 @@ use std::collections::HashMap;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 fn config(dir: &std::path::Path) -> Config {
     Config {
-        storage: StorageConfig { database_url: None, data_dir: dir.to_owned(), bcrypt_cost: 4 },
-        listen: "127.0.0.1:0".parse().unwrap(),
-        gateway_listen: "127.0.0.1:0".parse().unwrap(),
-        gateway_threads: 1,
-        redis_url: None,
-        redis_fallback: server::limits::RedisFallback::Closed,
-        redis_prefix: "portcullis:".into(),
-        resync_ms: 5000,
-        admin_secret: None,
-        gateway_secret: None,
         admin_email: "bench@example.org".into(),
         admin_password: Some("bench password".parse().unwrap()),
-        secret_key: None,
-        upstream_timeout: 5.0,
-        quota_flush_ms: 1000,
-        analytics_retention_days: 0,
-        secure_cookies: false,
-        security: server::config::SecurityConfig { upstream_allow: vec!["127.0.0.0/8".parse().unwrap()], ..Default::default() },
+        ..support::node_config(None, dir.to_owned())
     }
 }
 

@@ -1,9 +1,20 @@
-//! The command line: `portcullis serve | migrate | org … | user …`.
+//! The command line: `portcullis serve | migrate | org … | user … | provision`.
 
 use crate::accounts::{Accounts, NewOrg, NewUserRequest};
+use crate::apis::Apis;
+use crate::audit::{Actor, Audit};
+use crate::changes::Changes;
 use crate::config::{Config, StorageConfig};
+use crate::gateway::egress::Egress;
+use crate::keys::{Keys, KeysDeps, NewKey};
+use crate::limits::quota::Quotas;
+use crate::limits::Limits;
+use crate::metrics::Metrics;
 use crate::startup::{open_store, shutdown_signal, Application, StartError};
+use crate::vault::Vault;
+use app::model::{AccessDefinition, ApiDefinition, SessionState};
 use clap::{Parser, Subcommand};
+use std::sync::Arc;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -25,6 +36,29 @@ enum Command {
     /// Manage dashboard users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Create an organisation, a user, an API and optionally a key in one go, and print them
+    /// as one JSON object (`org_id`, `credential`, `api_id`, `key`, `key_hash`). For scripts,
+    /// benchmarks and tests; run it before `serve`, on the same storage and environment.
+    Provision(Provision),
+}
+
+#[derive(clap::Args)]
+struct Provision {
+    /// The organisation's name; the user is `<name>@example.org` and the API is named after it.
+    #[arg(long)]
+    name: String,
+    /// The API's listen path, e.g. `/bench/`.
+    #[arg(long)]
+    listen_path: String,
+    /// Where the API forwards to (the listen path is stripped).
+    #[arg(long)]
+    target_url: String,
+    /// A key to create, as a session in JSON (e.g. `{"rate":100,"per":1}`); it is given
+    /// access to the new API. Without it, no key is made.
+    #[arg(long)]
+    key: Option<String>,
+    #[command(flatten)]
+    config: Config,
 }
 
 #[derive(Subcommand)]
@@ -67,6 +101,43 @@ async fn accounts(config: &StorageConfig) -> Result<Accounts, StartError> {
     Ok(Accounts::new(open_store(config).await?, config.bcrypt_cost))
 }
 
+/// Provisions what `p` asks for, through the same services as the REST API (so the same rules
+/// apply), on the storage alone: no listener, no background task.
+async fn provision(p: Provision) -> Result<serde_json::Value, StartError> {
+    let config = &p.config;
+    let refused = |e: &dyn std::fmt::Display| StartError::Refused(e.to_string());
+    let store = open_store(&config.storage).await?;
+    let audit = Audit::new(store.clone());
+    let changes = Changes::default();
+    let egress = Arc::new(Egress::new(config.security.upstream_allow.clone(), Vec::new()));
+    let apis = Apis::new(store.clone(), audit.clone(), changes.clone(), egress);
+    let limits = Arc::new(Limits::new(Arc::new(Quotas::new(store.clone())), None, config.redis_fallback, Arc::new(Metrics::default())));
+    let vault = Vault::open(config.secret_key.as_ref().map(|s| s.expose()), &config.storage.data_dir)?;
+    let bcrypt_cost = config.storage.bcrypt_cost;
+    let keys = Keys::new(KeysDeps { store: store.clone(), apis: apis.clone(), audit, vault, bcrypt_cost, changes, limits });
+    let accounts = Accounts::new(store, bcrypt_cost);
+
+    let org = accounts.create_org(NewOrg::named(&p.name)?).await?;
+    let email = format!("{}@example.org", p.name.to_lowercase().replace(|c: char| !c.is_ascii_alphanumeric(), "-"));
+    let req = NewUserRequest { email_address: email, first_name: String::new(), last_name: String::new(), org_id: org.id.to_string(),
+                               password: None, active: Some(true), user_permissions: None };
+    let (_, credential) = accounts.create_user(&Actor::System, req).await?;
+    let definition: ApiDefinition = serde_json::from_value(serde_json::json!({ "name": p.name,
+        "proxy": { "listen_path": p.listen_path, "target_url": p.target_url, "strip_listen_path": true } }))
+    .map_err(|e| refused(&e))?;
+    let api = apis.create(&org.id, &Actor::System, definition).await.map_err(|e| refused(&e))?;
+    let api_id = api.row.api_id;
+    let mut out = serde_json::json!({ "org_id": org.id, "credential": credential, "api_id": api_id });
+    if let Some(body) = p.key {
+        let mut session: SessionState = serde_json::from_str(&body).map_err(|e| refused(&format!("--key: {e}")))?;
+        session.access_rights.entry(api_id.clone()).or_insert_with(|| AccessDefinition { api_id: api_id.clone(), ..Default::default() });
+        let key = keys.create(&org.id, &Actor::System, NewKey::Generated, session).await.map_err(|e| refused(&e))?;
+        out["key"] = key.key_id.into();
+        out["key_hash"] = key.key_hash.to_string().into();
+    }
+    Ok(out)
+}
+
 pub async fn run() -> Result<(), StartError> {
     let cli = Cli::parse();
     // Logs go to stderr: stdout carries what commands print for scripts (ids, credentials).
@@ -100,6 +171,10 @@ pub async fn run() -> Result<(), StartError> {
             let (user, credential) = accounts.create_user(&crate::audit::Actor::System, req).await?;
             println!("Created user {} ({}) in organisation {}", user.email, user.id, user.org_id);
             println!("REST API credential (shown once): {credential}");
+            Ok(())
+        }
+        Command::Provision(p) => {
+            println!("{}", provision(p).await?);
             Ok(())
         }
     }

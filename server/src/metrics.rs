@@ -105,10 +105,91 @@ impl Metrics {
         self.refusals.get_or_create(&ReasonLabels { reason }).inc();
     }
 
-    /// The text exposition format.
-    pub fn render(&self) -> String {
+    /// The exposition in `format`.
+    pub fn render(&self, format: Format) -> String {
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &self.registry).expect("writing to a String cannot fail");
-        out
+        match format {
+            Format::OpenMetrics => out,
+            Format::Text => classic_text(&out),
+        }
+    }
+}
+
+/// The two exposition formats. Prometheus asks for OpenMetrics in its `Accept`; other readers
+/// (`promtool check metrics`, curl, most exporters' tooling) read Prometheus's classic text
+/// format, where a counter's HELP and TYPE carry its sample name, `_total` included.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    OpenMetrics,
+    Text,
+}
+
+impl Format {
+    /// OpenMetrics only for a client that names it.
+    pub fn negotiate(accept: Option<&str>) -> Self {
+        match accept {
+            Some(a) if a.contains("application/openmetrics-text") => Format::OpenMetrics,
+            _ => Format::Text,
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            Format::Text => "text/plain; version=0.0.4; charset=utf-8",
+        }
+    }
+}
+
+/// OpenMetrics, as this registry writes it, in the classic text format: a counter family
+/// `x` (samples `x_total`) is described as `x_total`, and the `# EOF` and `# UNIT` lines go.
+/// Gauges and histograms are written alike in both.
+fn classic_text(open_metrics: &str) -> String {
+    let counters: std::collections::HashSet<&str> = open_metrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE ")?.strip_suffix(" counter"))
+        .collect();
+    let mut out = String::with_capacity(open_metrics.len() + 16 * counters.len());
+    for line in open_metrics.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
+        }
+        let meta = ["# HELP ", "# TYPE "].into_iter().find_map(|p| Some((p, line.strip_prefix(p)?)));
+        match meta {
+            Some((prefix, rest)) => {
+                let (name, tail) = rest.split_once(' ').unwrap_or((rest, ""));
+                let suffix = if counters.contains(name) { "_total" } else { "" };
+                out.push_str(&format!("{prefix}{name}{suffix} {tail}\n"));
+            }
+            None => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_classic_format_names_counters_by_their_samples() {
+        let m = Metrics::default();
+        m.request(&Arc::from("api-1"), 200);
+        let open = m.render(Format::OpenMetrics);
+        assert!(open.contains("# TYPE portcullis_gateway_requests counter\n"));
+        assert!(open.ends_with("# EOF\n"));
+        let text = m.render(Format::Text);
+        assert!(text.contains("# HELP portcullis_gateway_requests_total Gateway requests by API and answered status"));
+        assert!(text.contains("# TYPE portcullis_gateway_requests_total counter\n"));
+        assert!(text.contains("portcullis_gateway_requests_total{api=\"api-1\",status=\"200\"} 1\n"));
+        assert!(text.contains("# TYPE portcullis_redis_up gauge\n") && text.contains("# TYPE portcullis_redis_seconds histogram\n"));
+        assert!(!text.contains("# EOF"));
+        assert_eq!(Format::negotiate(Some("application/openmetrics-text;version=1.0.0,text/plain;q=0.5")), Format::OpenMetrics);
+        assert_eq!(Format::negotiate(Some("*/*")), Format::Text);
+        assert_eq!(Format::negotiate(None), Format::Text);
     }
 }

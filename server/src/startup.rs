@@ -47,6 +47,9 @@ pub enum StartError {
     Account(#[from] crate::accounts::AccountError),
     #[error(transparent)]
     Vault(#[from] crate::vault::VaultError),
+    /// A command's request broke a rule (the message names it).
+    #[error("{0}")]
+    Refused(String),
     #[error("server error: {0}")]
     Serve(#[from] std::io::Error),
 }

@@ -239,6 +239,9 @@ pub struct KeyDetail {
     pub updated_at: i64,
     pub detailed_logging: bool,
     pub now: i64,
+    /// Policies the key lists that do not exist: skipped, so the key works with the others.
+    #[serde(default)]
+    pub missing_policies: Vec<String>,
 }
 
 /// What a new key's owner is shown, once.

@@ -8,7 +8,7 @@
 
 use super::api_definition::{ApiDefinition, AuthMode, VersionInfo};
 use super::policy::{Policy, PolicyPartitions};
-use super::session::{AccessDefinition, AccessSpec, SessionState};
+use super::session::{AccessDefinition, AccessSpec, SessionState, UNLIMITED_RATE};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -44,12 +44,7 @@ pub fn input_id(field: &str) -> String {
 /// The rules every key definition follows, whichever way it came in (REST, `/tyk`, the
 /// dashboard). The keys service calls this; so does [`validate_key_form`].
 pub fn validate_session_rules(s: &SessionState) -> Result<(), FieldError> {
-    if s.rate < 0.0 || s.per < 0.0 {
-        return Err(FieldError::new("rate", "rate and per must not be negative (0 means no rate limit)"));
-    }
-    if s.rate > 0.0 && s.per <= 0.0 {
-        return Err(FieldError::new("per", "must be greater than 0 when rate is set"));
-    }
+    check_rate(s.rate, s.per)?;
     if s.quota_max < -1 {
         return Err(FieldError::new("quota_max", "must be -1 (unlimited) or more"));
     }
@@ -68,14 +63,24 @@ pub fn validate_policy_rules(p: &Policy) -> Result<(), FieldError> {
     if p.partitions.per_api && p.partitions.enabled() {
         return Err(FieldError::new("partitions", "per_api cannot be combined with other partitions"));
     }
-    if p.rate > 0.0 && p.per <= 0.0 {
-        return Err(FieldError::new("per", "must be greater than 0 when rate is set"));
-    }
-    if p.rate < 0.0 || p.per < 0.0 {
-        return Err(FieldError::new("rate", "rate and per must not be negative (0 means no rate limit)"));
-    }
+    check_rate(p.rate, p.per)?;
     if p.quota_max < -1 {
         return Err(FieldError::new("quota_max", "must be -1 (unlimited) or more"));
+    }
+    Ok(())
+}
+
+/// A rate limit is 0 (none set), [`UNLIMITED_RATE`], or `rate` requests every `per` seconds.
+/// `per` may be -1 too: Tyk's dashboard writes `rate: -1, per: -1` for "unlimited".
+fn check_rate(rate: f64, per: f64) -> Result<(), FieldError> {
+    if rate < 0.0 && rate != UNLIMITED_RATE {
+        return Err(FieldError::new("rate", "must be -1 (unlimited), 0 (no rate limit) or more"));
+    }
+    if per < 0.0 && per != UNLIMITED_RATE {
+        return Err(FieldError::new("per", "must be -1, 0 or more"));
+    }
+    if rate > 0.0 && per <= 0.0 {
+        return Err(FieldError::new("per", "must be greater than 0 when rate is set"));
     }
     Ok(())
 }
@@ -241,15 +246,21 @@ impl LimitsForm {
         if !governed.rate_limit {
             if !self.rate_disabled {
                 let rate = parse_number("rate", &self.rate, "the number of requests", errors);
-                let per = parse_number("per", &self.per, "the period in seconds", errors);
+                // Tyk's "unlimited" (-1) needs no period; it is stored as Tyk's dashboard does.
+                let unlimited = rate == Some(UNLIMITED_RATE);
+                let per = if unlimited && self.per.trim().is_empty() {
+                    Some(UNLIMITED_RATE)
+                } else {
+                    parse_number("per", &self.per, "the period in seconds", errors)
+                };
                 if let Some(r) = rate {
-                    if r <= 0.0 {
-                        errors.push(FieldError::new("rate", "Must be more than 0, or disable rate limiting"));
+                    if r <= 0.0 && !unlimited {
+                        errors.push(FieldError::new("rate", "Must be more than 0 (or -1 for unlimited), or disable rate limiting"));
                     }
                     l.rate = r;
                 }
                 if let Some(p) = per {
-                    if p <= 0.0 {
+                    if p <= 0.0 && !(unlimited && p == UNLIMITED_RATE) {
                         errors.push(FieldError::new("per", "Must be more than 0 seconds"));
                     }
                     l.per = p;
@@ -287,13 +298,15 @@ impl LimitsForm {
     }
 
     pub fn from_values(rate: f64, per: f64, retries: i64, interval: f64, quota_max: i64, renewal: i64) -> Self {
-        let rate_disabled = rate <= 0.0;
+        // An unlimited rate (-1) is shown as typed, so that saving the form keeps it.
+        let unlimited = rate == UNLIMITED_RATE;
+        let rate_disabled = rate <= 0.0 && !unlimited;
         let throttle_disabled = retries <= 0 || interval <= 0.0;
         let quota_unlimited = quota_max <= 0;
         Self {
             rate_disabled,
             rate: if rate_disabled { String::new() } else { number_text(rate) },
-            per: if rate_disabled { String::new() } else { number_text(per) },
+            per: if rate_disabled || (unlimited && per == UNLIMITED_RATE) { String::new() } else { number_text(per) },
             throttle_disabled,
             throttle_retry_limit: if throttle_disabled { String::new() } else { retries.to_string() },
             throttle_interval: if throttle_disabled { String::new() } else { number_text(interval) },
@@ -1021,6 +1034,29 @@ mod tests {
         let s = SessionState { quota_max: -2, ..Default::default() };
         assert_eq!(validate_session_rules(&s).unwrap_err().field, "quota_max");
         assert!(validate_session_rules(&SessionState::default()).is_ok());
+    }
+
+    #[test]
+    fn an_unlimited_rate_is_accepted_everywhere() {
+        for (rate, per) in [(-1.0, -1.0), (-1.0, 60.0), (-1.0, 0.0)] {
+            assert!(validate_session_rules(&SessionState { rate, per, ..Default::default() }).is_ok());
+            assert!(validate_policy_rules(&Policy { rate, per, ..Default::default() }).is_ok());
+        }
+        for (rate, per, field) in [(-2.0, 1.0, "rate"), (-0.5, 1.0, "rate"), (5.0, -1.0, "per"), (0.0, -3.0, "per")] {
+            assert_eq!(validate_session_rules(&SessionState { rate, per, ..Default::default() }).unwrap_err().field, field);
+            assert_eq!(validate_policy_rules(&Policy { rate, per, ..Default::default() }).unwrap_err().field, field);
+        }
+        // The form: -1 may be typed without a period, and a stored -1 comes back as typed.
+        let mut form = PolicyForm { name: "Open".into(), ..PolicyForm::default() };
+        form.limits.rate = "-1".into();
+        form.limits.per = String::new();
+        assert_eq!(validate_policy_form(&form), vec![]);
+        let mut p = Policy::default();
+        form.apply(&mut p);
+        assert_eq!((p.rate, p.per), (-1.0, -1.0));
+        assert_eq!(PolicyForm::from_policy(&p).limits, form.limits);
+        form.limits.rate = "-2".into();
+        assert_eq!(fields(&validate_policy_form(&form)), vec!["per", "rate"]);
     }
 
     #[test]

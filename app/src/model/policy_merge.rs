@@ -709,6 +709,18 @@ mod tests {
                 Expect::Ok(|s| assert_eq!((s.rate, s.per, s.quota_max), (10.0, 1.0, 5))),
             )),
             any_order(case(
+                "rate: -1 (unlimited) beats any rate, as its interval is the shortest",
+                json!({}),
+                vec![
+                    json!({"id": "p1", "rate": 100, "per": 1, "access_rights": {"a": {}}}),
+                    json!({"id": "p2", "rate": -1, "per": -1, "access_rights": {"a": {}}}),
+                ],
+                Expect::Ok(|s| {
+                    assert_eq!((s.rate, s.per), (-1.0, -1.0));
+                    assert_eq!((limit(s, "a").rate, limit(s, "a").per), (-1.0, -1.0));
+                }),
+            )),
+            any_order(case(
                 "quota: -1 (unlimited) beats any quota; the longer renewal rate wins",
                 json!({}),
                 vec![

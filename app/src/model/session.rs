@@ -25,7 +25,8 @@ pub struct SessionState {
     /// Legacy; only counted down under `legacy_enable_allowance_countdown`.
     #[serde(with = "go_f64")]
     pub allowance: f64,
-    /// Requests per `per` seconds; `<= 0` means no rate limit.
+    /// Requests per `per` seconds; `<= 0` means no rate limit ([`UNLIMITED_RATE`] also wins
+    /// the policy merge, where 0 is "not set").
     #[serde(with = "go_f64")]
     pub rate: f64,
     #[serde(with = "go_f64")]
@@ -370,6 +371,10 @@ impl RateLimit {
         interval_nanos(self.rate, self.per)
     }
 }
+
+/// Tyk's "unlimited" rate (`session_manager.go`): no rate limit at the gateway, and in the
+/// policy merge an interval of 0, shorter than any other, so it beats every finite rate.
+pub const UNLIMITED_RATE: f64 = -1.0;
 
 /// Tyk's `RateLimit.Duration()` for a (rate, per) pair; see [`RateLimit::interval_nanos`].
 pub fn interval_nanos(rate: f64, per: f64) -> i64 {

@@ -117,6 +117,8 @@ pub struct KeyData {
     pub key_id: String,
     pub key_hash: KeyHash,
     pub data: SessionState,
+    /// Policies the key lists that do not exist: skipped, as Tyk skips them.
+    pub missing_policies: Vec<String>,
 }
 
 /// A stored key as the dashboard edits it. The HMAC secret is left out.
@@ -128,6 +130,8 @@ pub struct KeyDefinition {
     pub own: SessionState,
     /// With its policies applied.
     pub effective: SessionState,
+    /// Policies it lists that do not exist (skipped).
+    pub missing_policies: Vec<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -174,7 +178,7 @@ impl Keys {
         if self.store.org(org_id).await?.is_none() {
             return Err(unknown_org(org_id.as_str()));
         }
-        let policies = self.prepare(org_id, &mut s).await?;
+        let (policies, missing_policies) = self.prepare(org_id, &mut s).await?;
 
         let (key_id, basic_username) = match kind {
             NewKey::Generated => (id::generate(org_id), None),
@@ -236,12 +240,12 @@ impl Keys {
             .record(org_id, actor, Action::Created, Object::Key, key_hash.as_str(), None, serde_json::to_value(&s).ok().as_ref())
             .await?;
         tracing::info!(%org_id, key_hash = %key_hash, "key created");
-        Ok(KeyData { key_id, key_hash, data })
+        Ok(KeyData { key_id, key_hash, data, missing_policies })
     }
 
     /// Validates a key definition and returns it with its policies applied, storing nothing.
     pub async fn preview(&self, org_id: &OrgId, mut s: SessionState) -> Result<SessionState, KeyError> {
-        let policies = self.prepare(org_id, &mut s).await?;
+        let (policies, _) = self.prepare(org_id, &mut s).await?;
         merge(&s, &policies)
     }
 
@@ -249,7 +253,8 @@ impl Keys {
         let row = self.find(scope, r).await?;
         let own = parse_session(&row)?;
         let data = self.effective(&row, &own, None).await?;
-        Ok(KeyData { key_id: listed_id(&row, r), key_hash: row.key_hash, data })
+        let missing_policies = self.lookup_policies(&row.org_id, &own).await?.1;
+        Ok(KeyData { key_id: listed_id(&row, r), key_hash: row.key_hash, data, missing_policies })
     }
 
     /// Replaces a key's definition. Without `suppress_reset` its quota starts again, as in Tyk.
@@ -257,7 +262,7 @@ impl Keys {
         let row = self.find(scope, r).await?;
         let old = parse_session(&row)?;
         let org_id = row.org_id.clone();
-        let policies = self.prepare(&org_id, &mut s).await?;
+        let (policies, missing_policies) = self.prepare(&org_id, &mut s).await?;
 
         s.date_created = old.date_created.clone();
         if let Some(username) = &row.basic_username {
@@ -310,7 +315,7 @@ impl Keys {
         if let Some(secret) = new_secret {
             data.hmac_string = secret;
         }
-        Ok(KeyData { key_id: listed_id(&updated, r), key_hash: updated.key_hash, data })
+        Ok(KeyData { key_id: listed_id(&updated, r), key_hash: updated.key_hash, data, missing_policies })
     }
 
     /// Deletes a key; returns its hash.
@@ -344,7 +349,8 @@ impl Keys {
         for k in keys {
             let own = parse_session(&k.row)?;
             let data = self.effective(&k.row, &own, None).await?;
-            out.push(KeyData { key_id: k.listed_id, key_hash: k.row.key_hash, data });
+            let missing_policies = self.lookup_policies(&k.row.org_id, &own).await?.1;
+            out.push(KeyData { key_id: k.listed_id, key_hash: k.row.key_hash, data, missing_policies });
         }
         Ok((out, total))
     }
@@ -379,11 +385,13 @@ impl Keys {
         let own = parse_session(&row)?;
         let mut effective = self.effective(&row, &own, None).await?;
         effective.hmac_string.clear();
+        let missing_policies = self.lookup_policies(&row.org_id, &own).await?.1;
         Ok(KeyDefinition {
             key_hash: row.key_hash.clone(),
             basic_username: row.basic_username.clone(),
             own,
             effective,
+            missing_policies,
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
@@ -405,23 +413,20 @@ impl Keys {
         Err(KeyError::NotFound)
     }
 
-    /// The rules every key definition follows; returns the policies it applies.
-    async fn prepare(&self, org_id: &OrgId, s: &mut SessionState) -> Result<Vec<Policy>, KeyError> {
+    /// The rules every key definition follows; returns the policies it applies and the ids of
+    /// those it lists that do not exist.
+    async fn prepare(&self, org_id: &OrgId, s: &mut SessionState) -> Result<(Vec<Policy>, Vec<String>), KeyError> {
         // The caller's organisation always wins over one in the body.
         s.org_id = org_id.to_string();
         // The rules shared with the dashboard's form (app::model::forms), for every way in.
         validate_session_rules(s).map_err(|e| invalid(e.field, e.message))?;
         self.apis.check_access_rights(org_id, &mut s.access_rights).await?;
-        let mut policies = Vec::new();
-        for pid in s.policy_ids() {
-            let row = self
-                .store
-                .policy(org_id, pid)
-                .await?
-                .ok_or_else(|| invalid("apply_policies", format!("policy '{pid}' does not exist in your organisation")))?;
-            policies.push(serde_json::from_str(&row.body).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+        let (policies, missing) = self.lookup_policies(org_id, s).await?;
+        // Tyk skips a missing policy, unless it is the key's only one.
+        if let (Some(pid), 1) = (missing.first(), s.policy_ids().len()) {
+            return Err(invalid("apply_policies", format!("policy '{pid}' does not exist in your organisation")));
         }
-        Ok(policies)
+        Ok((policies, missing))
     }
 
     /// A basic-auth user's password is stored as a bcrypt hash; on update an empty or unchanged
@@ -462,13 +467,19 @@ impl Keys {
     /// The policies of a stored key that still exist (a deleted one is skipped, as Tyk does
     /// when a key has several).
     async fn existing_policies(&self, org_id: &OrgId, s: &SessionState) -> Result<Vec<Policy>, StoreError> {
-        let mut out = Vec::new();
+        Ok(self.lookup_policies(org_id, s).await?.0)
+    }
+
+    /// The policies a key lists that exist, in its order, and the ids of those that do not.
+    async fn lookup_policies(&self, org_id: &OrgId, s: &SessionState) -> Result<(Vec<Policy>, Vec<String>), StoreError> {
+        let (mut found, mut missing) = (Vec::new(), Vec::new());
         for pid in s.policy_ids() {
-            if let Some(row) = self.store.policy(org_id, pid).await? {
-                out.push(serde_json::from_str(&row.body).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+            match self.store.policy(org_id, pid).await? {
+                Some(row) => found.push(serde_json::from_str(&row.body).map_err(|e| StoreError::Corrupt(e.to_string()))?),
+                None => missing.push(pid.to_owned()),
             }
         }
-        Ok(out)
+        Ok((found, missing))
     }
 
     /// What a read shows: the key with its policies applied, its HMAC secret masked, its

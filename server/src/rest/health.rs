@@ -1,3 +1,4 @@
+use crate::metrics::Format;
 use crate::state::AppState;
 use axum::extract::State;
 use crate::limits::RedisFallback;
@@ -72,7 +73,7 @@ async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Ready>) {
 #[utoipa::path(get, path = "/metrics", operation_id = "getMetrics", tag = "Service",
     security(("metrics_auth" = [])),
     responses(
-        (status = 200, description = "The Prometheus text exposition format", content_type = "text/plain", body = String),
+        (status = 200, description = "The Prometheus text exposition format; OpenMetrics when `Accept` names `application/openmetrics-text`", content_type = "text/plain", body = String),
         (status = 401, description = "No `Authorization: Bearer` with the metrics token", body = ApiResponse),
         (status = 404, description = "Not served on this port (no metrics token, or a metrics listener of its own)", body = ApiResponse),
     ))]
@@ -84,7 +85,7 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
     let given = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or("").trim();
     let bearer = given.get(..7).filter(|p| p.eq_ignore_ascii_case("bearer ")).map(|_| given[7..].trim());
     match bearer {
-        Some(b) if crate::auth::constant_time_eq(b.as_bytes(), token.expose().as_bytes()) => exposition(&state).into_response(),
+        Some(b) if crate::auth::constant_time_eq(b.as_bytes(), token.expose().as_bytes()) => exposition(&state, &headers).into_response(),
         _ => {
             let mut response = error(StatusCode::UNAUTHORIZED, "/metrics needs Authorization: Bearer <PORTCULLIS_METRICS_TOKEN>");
             response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
@@ -100,9 +101,13 @@ fn error(status: StatusCode, message: &str) -> Response {
 /// `/metrics` on the metrics listener (`PORTCULLIS_METRICS_LISTEN`): whoever reaches that
 /// address may read them.
 pub fn listener_router(state: AppState) -> Router {
-    Router::new().route("/metrics", get(|State(state): State<AppState>| async move { exposition(&state) })).with_state(state)
+    Router::new()
+        .route("/metrics", get(|State(state): State<AppState>, headers: HeaderMap| async move { exposition(&state, &headers) }))
+        .with_state(state)
 }
 
-fn exposition(state: &AppState) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], state.metrics.render())
+/// OpenMetrics for a client that asks for it (Prometheus does), else the classic text format.
+fn exposition(state: &AppState, headers: &HeaderMap) -> impl IntoResponse {
+    let format = Format::negotiate(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()));
+    ([(header::CONTENT_TYPE, format.content_type())], state.metrics.render(format))
 }

@@ -74,18 +74,29 @@ pub struct KeyData {
     /// SHA-256 of the key, hex: how the key is stored, listed and addressed (`?hashed=true`).
     #[schema(value_type = String)]
     pub key_hash: String,
+    /// Policies the key lists that do not exist; they are skipped. Only when there are some:
+    /// beside the session, not in it, so a client that sends the session back does not store it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(required = false)]
+    pub missing_policies: Vec<String>,
 }
 
 impl From<crate::keys::KeyData> for KeyData {
     fn from(key: crate::keys::KeyData) -> Self {
-        Self { api_model: Empty {}, key_id: key.key_id, data: key.data, key_hash: key.key_hash.to_string() }
+        Self {
+            api_model: Empty {},
+            key_id: key.key_id,
+            data: key.data,
+            key_hash: key.key_hash.to_string(),
+            missing_policies: key.missing_policies,
+        }
     }
 }
 
 impl KeyData {
     /// A session checked and merged but not stored: no key, no hash.
     pub fn preview(data: SessionState) -> Self {
-        Self { api_model: Empty {}, key_id: String::new(), data, key_hash: String::new() }
+        Self { api_model: Empty {}, key_id: String::new(), data, key_hash: String::new(), missing_policies: Vec::new() }
     }
 }
 
@@ -392,6 +403,7 @@ mod tests {
             key_id: "k1".into(),
             key_hash: KeyHash::from_trusted("ab".repeat(32)),
             data: SessionState::default(),
+            missing_policies: Vec::new(),
         };
         let added = serde_json::to_value(ApiModifyKeySuccess::key("k1", Modification::Added, &made)).unwrap();
         assert_eq!(added, json!({ "key": "k1", "status": "ok", "action": "added", "key_hash": "ab".repeat(32) }));

@@ -16,6 +16,7 @@ use app::model::{KeyHash, OrgId, Policy, SessionState};
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use bytes::Bytes;
@@ -153,14 +154,26 @@ async fn preview_key(_: GatewayAdmin, State(s): State<AppState>, bytes: Bytes) -
     params(("keyID" = String, Path), ("hashed" = Option<bool>, Query, description = HASHED),
         ("auto_guess" = Option<bool>, Query, description = AUTO_GUESS)),
     responses(
-        (status = 200, description = "The session, with its policies applied", body = SessionState),
+        (status = 200, description = "The session, with its policies applied", body = SessionState,
+            headers(("x-portcullis-missing-policies" = String, description = "Policies the key lists that do not exist (skipped), comma-separated; only when there are some"))),
         (status = 404, description = "`Key not found`", body = ApiStatusMessage),
     ))]
-async fn get_key(_: GatewayAdmin, State(s): State<AppState>, Path(key_id): Path<String>, Query(mut r): Query<KeyRef>) -> Result<Json<SessionState>, GatewayApiError> {
+async fn get_key(_: GatewayAdmin, State(s): State<AppState>, Path(key_id): Path<String>, Query(mut r): Query<KeyRef>) -> Result<Response, GatewayApiError> {
     r.id = key_id;
     let key = s.keys.get(&Scope::Any, &r).await.map_err(|e| key_error(e, "Key not found"))?;
-    Ok(Json(key.data))
+    let mut answer = Json(&key.data).into_response();
+    // Tyk's answer is the bare session, which clients send back: the news goes in a header.
+    if !key.missing_policies.is_empty() {
+        let ids = key.missing_policies.join(",").escape_default().to_string();
+        if let Ok(v) = axum::http::HeaderValue::from_str(&ids) {
+            answer.headers_mut().insert(MISSING_POLICIES, v);
+        }
+    }
+    Ok(answer)
 }
+
+/// The header of a key's GET that names the policies it lists that do not exist.
+const MISSING_POLICIES: &str = "x-portcullis-missing-policies";
 
 #[derive(Deserialize, Default)]
 struct UpdateQuery {

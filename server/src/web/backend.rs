@@ -65,6 +65,8 @@ impl DashboardService {
         for id in &form.policies {
             match self.policies.get(org_id, id).await {
                 Ok(p) => out.push(p),
+                // As everywhere: a missing policy is skipped, unless it is the key's only one.
+                Err(PolicyError::NotFound) if form.policies.len() > 1 => {}
                 Err(PolicyError::NotFound) => {
                     return Err(AppError::invalid("apply_policies", format!("The policy '{id}' does not exist any more")))
                 }
@@ -328,6 +330,7 @@ impl DashboardBackend for DashboardService {
             updated_at: def.updated_at,
             detailed_logging: e.enable_detailed_recording || e.enable_detail_recording,
             now,
+            missing_policies: def.missing_policies.clone(),
         })
     }
 

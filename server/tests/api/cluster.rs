@@ -12,10 +12,6 @@ use std::time::{Duration, Instant};
 
 const SECRET_KEY: &str = "5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e";
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 /// A Redis of the test's own, killed with the test.
 struct Redis {
     port: u16,
@@ -462,7 +458,9 @@ async fn metrics_count_requests_refusals_and_latency() {
     assert_eq!(c.call(&c.a, key).await.status(), StatusCode::OK);
     assert_eq!(c.call(&c.a, key).await.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(c.call(&c.a, "nonsense-key").await.status(), StatusCode::FORBIDDEN);
-    let resp = c.client.get(format!("{}/metrics", c.a.base)).bearer_auth(METRICS_TOKEN).send().await.unwrap();
+    // Prometheus's own Accept header: OpenMetrics first.
+    let accept = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+    let resp = c.client.get(format!("{}/metrics", c.a.base)).bearer_auth(METRICS_TOKEN).header("accept", accept).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("application/openmetrics-text"));
     let text = resp.text().await.unwrap();

@@ -1,6 +1,6 @@
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
-use server::config::{Config, Secret, StorageConfig};
+use server::config::{Config, Secret};
 use server::startup::Application;
 use std::path::PathBuf;
 
@@ -118,37 +118,20 @@ impl std::ops::Deref for TestState {
     }
 }
 
+pub use crate::support::free_port;
+
 pub fn test_config(url: String) -> Config {
-    Config {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        gateway_listen: "127.0.0.1:0".parse().unwrap(),
-        gateway_threads: 2,
-        storage: StorageConfig {
-            database_url: Some(url),
-            data_dir: std::env::temp_dir(),
-            // The cheapest bcrypt cost keeps the suite quick; the code path is the same.
-            bcrypt_cost: 4,
-        },
-        redis_url: None,
-        redis_fallback: server::limits::RedisFallback::Closed,
-        redis_prefix: "portcullis:".into(),
-        resync_ms: 5000,
-        admin_secret: Some(ADMIN_SECRET.parse().unwrap()),
-        gateway_secret: Some(GATEWAY_SECRET.parse().unwrap()),
-        admin_email: ADMIN_EMAIL.into(),
-        admin_password: Some(ADMIN_PASSWORD.parse::<Secret>().unwrap()),
-        secret_key: Some("5e".repeat(32).parse().unwrap()),
-        secure_cookies: false,
-        upstream_timeout: 5.0,
-        quota_flush_ms: 200,
-        analytics_retention_days: 30,
-        security: server::config::SecurityConfig {
-            // The tests' upstreams run on loopback, which is refused by default.
-            upstream_allow: vec!["127.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()],
-            metrics_token: Some(METRICS_TOKEN.parse().unwrap()),
-            ..Default::default()
-        },
-    }
+    let mut c = crate::support::node_config(Some(url), std::env::temp_dir());
+    c.gateway_threads = 2;
+    c.admin_secret = Some(ADMIN_SECRET.parse().unwrap());
+    c.gateway_secret = Some(GATEWAY_SECRET.parse().unwrap());
+    c.admin_email = ADMIN_EMAIL.into();
+    c.admin_password = Some(ADMIN_PASSWORD.parse::<Secret>().unwrap());
+    c.secret_key = Some("5e".repeat(32).parse().unwrap());
+    c.quota_flush_ms = 200;
+    c.analytics_retention_days = 30;
+    c.security.metrics_token = Some(METRICS_TOKEN.parse().unwrap());
+    c
 }
 
 /// Starts Portcullis on a fresh database; None when that database is not available here.

@@ -1,4 +1,4 @@
-//! Issue 13, tenant isolation: guessing a credential costs the guesser, not the server. Sign-in
+//! Tenant isolation: guessing a credential costs the guesser, not the server. Sign-in
 //! and gateway basic-auth attempts are counted before bcrypt runs; unknown basic-auth users cost
 //! what a wrong password does; a flood of random keys evicts no valid key; detailed recording
 //! streams bodies and keeps only their first KiB; HMAC secrets are shown once.

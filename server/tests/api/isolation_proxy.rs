@@ -1,4 +1,4 @@
-//! Issue 13, the proxy's part: a key is accepted only in its own mode; no credential and no
+//! Tenant isolation, the proxy's part: a key is accepted only in its own mode; no credential and no
 //! dashboard session crosses the proxy, either way; the gateway reaches only the upstreams the
 //! egress rules allow, checked when an API is saved and again when it connects; and a failed
 //! upstream is answered without its address or OS error.

@@ -1,4 +1,4 @@
-//! Routing belongs to its owner (issue 13): no organisation can register a listen path, or a
+//! Tenant isolation, routing: no organisation can register a listen path, or a
 //! host and path, that overlaps another's; APIs bound to a domain are matched by `Host`; the
 //! path is normalised once at the door, so `..` and `%2e%2e` cannot slip past `allowed_urls`.
 //! Raw paths go over a plain TCP socket: reqwest (the `url` crate) would resolve them first.

@@ -1,5 +1,5 @@
-//! The dashboard is a site of its own (issue 13): server functions, sign-in and sign-out take
-//! only same-origin requests; the session cookie is `__Host-` over HTTPS; every page carries
+//! Tenant isolation, the dashboard: it is a site of its own. Server functions, sign-in and
+//! sign-out take only same-origin requests; the session cookie is `__Host-` over HTTPS; every page carries
 //! the security headers; the listeners bound slow and excess connections; `/metrics` is not
 //! public.
 
@@ -391,10 +391,6 @@ async fn connections_are_capped(db: Db) {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 async fn metrics_need_the_token_or_their_own_listener(db: Db) {
     let Some(app) = spawn_app(db).await else { return };
     let resp = app.client.get(app.url("/metrics")).send().await.unwrap();
@@ -420,7 +416,8 @@ async fn metrics_need_the_token_or_their_own_listener(db: Db) {
     };
     let resp = app.client.get(app.url("/metrics")).bearer_auth(METRICS_TOKEN).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
-    let resp = app.client.get(format!("http://127.0.0.1:{port}/metrics")).send().await.unwrap();
+    // Asked as Prometheus asks: OpenMetrics (without, the classic text format).
+    let resp = app.client.get(format!("http://127.0.0.1:{port}/metrics")).header("accept", "application/openmetrics-text").send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("application/openmetrics-text"));
     let resp = app.client.get(format!("http://127.0.0.1:{port}/api/keys")).send().await.unwrap();

@@ -2,6 +2,8 @@
 //! Every test runs twice, on SQLite and on PostgreSQL (see `helpers::Db`).
 
 mod helpers;
+#[path = "../support/mod.rs"]
+mod support;
 
 mod admin;
 mod analytics;
@@ -18,6 +20,7 @@ mod isolation_proxy;
 mod isolation_routing;
 mod isolation_site;
 mod keys;
+mod metrics;
 mod openapi;
 mod policies;
 mod process;
@@ -25,4 +28,5 @@ mod responses;
 mod roles;
 mod signin;
 mod tyk;
+mod tyk_compat;
 mod tyk_script;

@@ -8,19 +8,16 @@ use serde_json::json;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 struct Server {
     child: Child,
     base: String,
     gateway: String,
 }
 
-fn start_server(data_dir: &std::path::Path, port: u16, gw_port: u16) -> Server {
-    let child = Command::new(env!("CARGO_BIN_EXE_portcullis"))
-        .arg("serve")
+/// The binary with a test's environment: `serve` and `provision` read the same settings.
+fn portcullis(command: &str, data_dir: &std::path::Path, port: u16, gw_port: u16) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_portcullis"));
+    cmd.arg(command)
         .env_remove("PORTCULLIS_DATABASE_URL")
         .env("PORTCULLIS_DATA_DIR", data_dir)
         .env("PORTCULLIS_LISTEN", format!("127.0.0.1:{port}"))
@@ -30,10 +27,12 @@ fn start_server(data_dir: &std::path::Path, port: u16, gw_port: u16) -> Server {
         // The tests' upstreams listen on loopback, which the gateway refuses by default.
         .env("PORTCULLIS_UPSTREAM_ALLOW", "127.0.0.0/8")
         .env("PORTCULLIS_QUOTA_FLUSH_MS", "1000")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("the binary starts");
+        .env("RUST_LOG", "warn");
+    cmd
+}
+
+fn start_server(data_dir: &std::path::Path, port: u16, gw_port: u16) -> Server {
+    let child = portcullis("serve", data_dir, port, gw_port).stdout(Stdio::null()).spawn().expect("the binary starts");
     Server { child, base: format!("http://127.0.0.1:{port}"), gateway: format!("http://127.0.0.1:{gw_port}") }
 }
 
@@ -51,6 +50,21 @@ impl Fixture {
     async fn new(name: &str) -> Self {
         let data = std::env::temp_dir().join(format!("portcullis-{name}-{}", server::secrets::random_hex(4)));
         Self { data, port: free_port(), gw_port: free_port(), client: reqwest::Client::new(), up: spawn_upstream().await }
+    }
+
+    /// `portcullis provision`, as the benchmarks use it: an organisation, a user's credential,
+    /// and a key (with its hash) for an API at `listen_path` in front of the fixture's upstream,
+    /// with a quota of `quota_max` an hour. Before the server starts, on its storage.
+    fn provision(&self, name: &str, listen_path: &str, quota_max: i64) -> Provisioned {
+        let key = json!({ "quota_max": quota_max, "quota_renewal_rate": 3600 }).to_string();
+        let out = portcullis("provision", &self.data, self.port, self.gw_port)
+            .args(["--name", name, "--listen-path", listen_path, "--target-url", &self.up, "--key", &key])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "provision failed: {}", String::from_utf8_lossy(&out.stderr));
+        let p: serde_json::Value = serde_json::from_slice(&out.stdout).expect("provision prints one JSON object");
+        let text = |field: &str| p[field].as_str().unwrap_or_else(|| panic!("no {field} in {p}")).to_owned();
+        Provisioned { cred: text("credential"), key: text("key"), hash: text("key_hash") }
     }
 
     /// Starts the server on the fixture's folder and ports, and waits until it is ready.
@@ -77,31 +91,36 @@ async fn wait_ready(client: &reqwest::Client, base: &str) {
     panic!("server at {base} did not become ready");
 }
 
-/// What a test needs on a fresh server: a user's credential, and a key (with its hash) for an
-/// API at `listen_path` in front of `upstream`, with a quota of `quota_max` an hour.
+/// What a test needs on a fresh server: a user's credential, and a key with its hash.
 struct Provisioned {
     cred: String,
     key: String,
     hash: String,
 }
 
-async fn provision(client: &reqwest::Client, base: &str, name: &str, listen_path: &str, upstream: &str, quota_max: i64) -> Provisioned {
-    async fn post(client: &reqwest::Client, url: String, auth: (&str, &str), body: serde_json::Value) -> serde_json::Value {
-        let r = client.post(url).header(auth.0, auth.1).json(&body).send().await.unwrap();
-        assert!(r.status().is_success(), "{}", r.status());
-        r.json().await.unwrap()
+/// `portcullis provision` answers in one JSON object, and refuses what the REST API refuses,
+/// saying why.
+#[test]
+fn provision_prints_json_and_refuses_what_the_api_refuses() {
+    let data = std::env::temp_dir().join(format!("portcullis-provision-{}", server::secrets::random_hex(4)));
+    let run = |args: &[&str]| portcullis("provision", &data, 0, 0).args(args).output().unwrap();
+    let ok = run(&["--name", "Acme", "--listen-path", "/a/", "--target-url", "http://127.0.0.1:9"]);
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let p: serde_json::Value = serde_json::from_slice(&ok.stdout).unwrap();
+    for field in ["org_id", "credential", "api_id"] {
+        assert!(p[field].as_str().is_some_and(|v| !v.is_empty()), "{field} in {p}");
     }
-    let admin = ("Admin-Auth", ADMIN_SECRET);
-    let org = post(client, format!("{base}/admin/organisations"), admin, json!({ "owner_name": name })).await["Meta"].as_str().unwrap().to_owned();
-    let user = json!({ "email_address": format!("{name}@example.org"), "org_id": org });
-    let cred = post(client, format!("{base}/admin/users"), admin, user).await["Message"].as_str().unwrap().to_owned();
-    let user = ("Authorization", cred.as_str());
-    let api_body = json!({ "name": name, "proxy": { "listen_path": listen_path, "target_url": upstream, "strip_listen_path": true } });
-    let api = post(client, format!("{base}/api/apis"), user, api_body).await["ID"].as_str().unwrap().to_owned();
-    let key_body = json!({ "quota_max": quota_max, "quota_renewal_rate": 3600, "access_rights": { api: { "versions": [] } } });
-    let created = post(client, format!("{base}/api/keys"), user, key_body).await;
-    let (key, hash) = (created["key_id"].as_str().unwrap().to_owned(), created["key_hash"].as_str().unwrap().to_owned());
-    Provisioned { cred, key, hash }
+    assert!(p.get("key").is_none(), "no --key, no key: {p}");
+    for (args, says) in [
+        (vec!["--name", "Other", "--listen-path", "/a/", "--target-url", "http://127.0.0.1:9"], "listen_path"),
+        (vec!["--name", "B", "--listen-path", "/b/", "--target-url", "http://127.0.0.1:9", "--key", "{\"rate\": -5}"], "rate"),
+        (vec!["--name", "C", "--listen-path", "/c/", "--target-url", "http://127.0.0.1:9", "--key", "not json"], "--key"),
+    ] {
+        let out = run(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && stderr.contains(says), "{args:?}: {stderr}");
+    }
+    let _ = std::fs::remove_dir_all(data);
 }
 
 /// Kill -9 under load, restart on the same data: the quota counted before the crash is kept,
@@ -111,10 +130,9 @@ async fn provision(client: &reqwest::Client, base: &str, name: &str, listen_path
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quota_survives_a_crash_within_one_flush_interval() {
     let f = Fixture::new("crash").await;
-    let (client, up) = (&f.client, &f.up);
+    let client = &f.client;
+    let Provisioned { cred, key, .. } = f.provision("crash", "/c/", 1_000_000);
     let mut srv = f.start().await;
-
-    let Provisioned { cred, key, .. } = provision(client, &srv.base, "crash", "/c/", up, 1_000_000).await;
 
     // Load from 8 clients for 5 s, then SIGKILL while requests are in flight.
     const CLIENTS: usize = 8;
@@ -168,10 +186,9 @@ async fn quota_survives_a_crash_within_one_flush_interval() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_graceful_stop_finishes_requests_in_flight_and_keeps_their_counts() {
     let f = Fixture::new("stop").await;
-    let (client, up) = (&f.client, &f.up);
+    let client = &f.client;
+    let Provisioned { cred, key, hash } = f.provision("stop", "/s/", 1000);
     let mut srv = f.start().await;
-
-    let Provisioned { cred, key, hash } = provision(client, &srv.base, "stop", "/s/", up, 1000).await;
 
     const QUICK: i64 = 20;
     for _ in 0..QUICK {
@@ -214,9 +231,9 @@ async fn a_graceful_stop_finishes_requests_in_flight_and_keeps_their_counts() {
 async fn retention_removes_old_raw_records_and_keeps_the_aggregates() {
     use sqlx::sqlite::SqlitePool;
     let f = Fixture::new("retention").await;
-    let (client, up) = (&f.client, &f.up);
+    let client = &f.client;
+    let Provisioned { cred, key, hash } = f.provision("retention", "/r/", 1000);
     let mut srv = f.start().await;
-    let Provisioned { cred, key, hash } = provision(client, &srv.base, "retention", "/r/", up, 1000).await;
     for _ in 0..5 {
         let r = client.get(format!("{}/r/x", srv.gateway)).header("Authorization", &key).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::OK);

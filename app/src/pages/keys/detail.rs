@@ -33,6 +33,11 @@ pub fn KeyPage() -> impl IntoView {
                     (Ok(d), Ok(o)) => view! {
                         <Title text=format!("{} · Keys · Portcullis", d.summary.title())/>
                         <KeyHeader hash=d.summary.key_hash.to_string() title=d.summary.title() status=d.summary.status writable=writable/>
+                        {(!d.missing_policies.is_empty()).then(|| view! {
+                            <p class="alert warning" id="missing-policies">
+                                "Policies this key applies that no longer exist, and are skipped: " {d.missing_policies.join(", ")}
+                            </p>
+                        })}
                         <KeyFacts detail=d.clone()/>
                         <Allowed area=Area::Analytics level=Level::Read><UsageSection hash=hash/></Allowed>
                         {writable.then(|| view! {
