@@ -130,25 +130,27 @@ impl Audit {
         before: Option<&Value>,
         after: Option<&Value>,
     ) -> Result<(), StoreError> {
-        let changes = changes(before, after);
-        self.store
-            .insert_audit(&AuditRow {
-                id: 0,
-                org_id: org_id.clone(),
-                actor: actor.to_string(),
-                action: action.as_str().to_owned(),
-                object_type: object.as_str().to_owned(),
-                object_id: object_id.to_owned(),
-                at: now(),
-                changes: changes.to_string(),
-            })
-            .await
+        self.store.insert_audit(&entry(org_id, actor, action, object, object_id, before, after)).await
     }
 
     /// The organisation's trail, newest first: `limit` entries after skipping `offset`.
     pub async fn page(&self, org_id: &OrgId, limit: i64, offset: i64) -> Result<Page, StoreError> {
         let (rows, total) = self.store.audit(org_id, limit, offset).await?;
         Ok(Page { entries: rows.into_iter().map(Entry::from).collect(), total })
+    }
+}
+
+/// The row `Audit::record` writes, for a writer that stores it with its own batch of changes.
+pub fn entry(org_id: &OrgId, actor: &Actor, action: Action, object: Object, object_id: &str, before: Option<&Value>, after: Option<&Value>) -> AuditRow {
+    AuditRow {
+        id: 0,
+        org_id: org_id.clone(),
+        actor: actor.to_string(),
+        action: action.as_str().to_owned(),
+        object_type: object.as_str().to_owned(),
+        object_id: object_id.to_owned(),
+        at: now(),
+        changes: changes(before, after).to_string(),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Keys: creating, reading, changing and deleting them, with Tyk's rules (seed 000 and
 //! tyk-key-semantics.md §1–§3). Keys are stored by SHA-256; the key itself is returned once.
 
+pub mod bulk;
 pub mod id;
 pub mod live;
 
@@ -142,6 +143,16 @@ pub struct ListedKey {
     pub row: KeyRow,
 }
 
+/// A new key, ready to store.
+struct Draft {
+    row: KeyRow,
+    index: KeyIndex,
+    /// Its own settings, as stored.
+    own: SessionState,
+    /// Its HMAC secret in clear, when it has one: shown once.
+    hmac: Option<String>,
+}
+
 #[derive(Clone)]
 pub struct Keys {
     store: Store,
@@ -194,32 +205,8 @@ impl Keys {
             }
         };
         let key_hash = id::hash(&key_id);
-
-        let at = now();
-        s.date_created = app::model::format::rfc3339(Some(at));
-        s.last_updated = at.to_string();
-        if let Some(expires) = trial_expiry(&policies, at) {
-            s.expires = expires;
-        }
-        let merged = merge(&s, &policies)?;
-        reset_quota(&mut s, &merged, at);
-        let hmac = (s.hmac_enabled || merged.hmac_enabled).then(id::hmac_secret);
-        s.hmac_string.clear();
-
-        let row = KeyRow {
-            key_hash: key_hash.clone(),
-            org_id: org_id.clone(),
-            key_id: basic_username.as_ref().map(|_| key_id.clone()),
-            basic_username: basic_username.clone(),
-            alias: s.alias.clone(),
-            is_inactive: s.is_inactive,
-            expires: s.expires,
-            session: serde_json::to_string(&s).expect("sessions serialise"),
-            hmac_secret: hmac.as_deref().map(|h| self.vault.encrypt(h)),
-            created_at: at,
-            updated_at: at,
-        };
-        match self.store.insert_key(&row, &index(&s, &merged)).await {
+        let Draft { row, index, own: s, hmac } = self.draft(org_id, key_hash.clone(), basic_username.clone(), s, &policies)?;
+        match self.store.insert_key(&row, &index).await {
             Err(StoreError::Conflict) => {
                 return Err(match basic_username {
                     Some(u) => KeyError::UsernameTaken(u),
@@ -241,6 +228,36 @@ impl Keys {
             .await?;
         tracing::info!(%org_id, key_hash = %key_hash, "key created");
         Ok(KeyData { key_id, key_hash, data, missing_policies })
+    }
+
+    /// The row of a new key whose definition passed `prepare`: stamped, its quota started, its
+    /// HMAC secret made (returned in clear, stored encrypted).
+    fn draft(&self, org_id: &OrgId, key_hash: KeyHash, basic_username: Option<String>, mut s: SessionState, policies: &[Policy]) -> Result<Draft, KeyError> {
+        let at = now();
+        s.date_created = app::model::format::rfc3339(Some(at));
+        s.last_updated = at.to_string();
+        if let Some(expires) = trial_expiry(policies, at) {
+            s.expires = expires;
+        }
+        let merged = merge(&s, policies)?;
+        reset_quota(&mut s, &merged, at);
+        let hmac = (s.hmac_enabled || merged.hmac_enabled).then(id::hmac_secret);
+        s.hmac_string.clear();
+
+        let row = KeyRow {
+            key_hash: key_hash.clone(),
+            org_id: org_id.clone(),
+            key_id: basic_username.as_ref().map(|u| id::basic(org_id.as_str(), u)),
+            basic_username,
+            alias: s.alias.clone(),
+            is_inactive: s.is_inactive,
+            expires: s.expires,
+            session: serde_json::to_string(&s).expect("sessions serialise"),
+            hmac_secret: hmac.as_deref().map(|h| self.vault.encrypt(h)),
+            created_at: at,
+            updated_at: at,
+        };
+        Ok(Draft { row, index: index(&s, &merged), own: s, hmac })
     }
 
     /// Validates a key definition and returns it with its policies applied, storing nothing.

@@ -22,6 +22,8 @@ pub enum DashboardError {
     Malformed(String),
     #[error("Request body too large: the limit is {} bytes", super::MAX_BODY_BYTES)]
     TooLarge,
+    #[error("Request body too large: a bulk request takes at most {} bytes; split the file", super::keys_bulk::MAX_BULK_BYTES)]
+    BulkTooLarge,
     #[error("{0}")]
     BadRequest(String),
     #[error("{0}")]
@@ -45,7 +47,7 @@ impl DashboardError {
             Self::AdminDisabled | Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Malformed(_) | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
-            Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::TooLarge | Self::BulkTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,

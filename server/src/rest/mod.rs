@@ -12,6 +12,7 @@ pub mod gateway_error;
 pub mod health;
 pub mod json;
 pub mod keys;
+pub mod keys_bulk;
 pub mod openapi;
 pub mod policies;
 pub mod query;
@@ -38,6 +39,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(users::router())
         .merge(apis::router())
         .merge(keys::router())
+        .merge(keys_bulk::router())
         .merge(policies::router())
         .merge(audit::router())
         .merge(activity::router())

@@ -12,7 +12,7 @@
 //! unreadable or oversized body, a storage failure) are added by [`CommonResponses`] rather than
 //! repeated on each handler.
 
-use super::{activity, admin, apis, audit, health, keys, policies, responses, tyk, users};
+use super::{activity, admin, apis, audit, health, keys, keys_bulk, policies, responses, tyk, users};
 use crate::state::AppState;
 use axum::http::header::CONTENT_TYPE;
 use axum::routing::get;
@@ -57,6 +57,7 @@ pub const GATEWAY_RENAMED: [(&str, &str); 7] = [
         keys::create, keys::create_custom, keys::one, keys::update, keys::delete, keys::detailed,
         keys::preview, keys::list, keys::create_basic, keys::update_basic, keys::list_for_api,
         keys::search_for_api, keys::one_for_api, keys::update_for_api, keys::delete_for_api,
+        keys_bulk::bulk, keys_bulk::export,
         apis::list, apis::search, apis::create, apis::one, apis::update, apis::delete,
         policies::list, policies::search, policies::create, policies::one, policies::update, policies::delete,
         users::list, users::me, users::one, users::create, users::update, users::delete, users::reset_key,
@@ -67,7 +68,7 @@ pub const GATEWAY_RENAMED: [(&str, &str); 7] = [
         tyk::list_policies, tyk::create_policy, tyk::get_policy, tyk::update_policy, tyk::delete_policy,
     ),
     components(schemas(
-        responses::ApiResponse, responses::ApiStatusMessage, responses::ApiModifyKeySuccess,
+        responses::ApiResponse, responses::ApiStatusMessage, responses::ApiModifyKeySuccess, responses::BulkSummaryLine,
         app::model::SessionState, app::model::Policy, app::model::ApiDefinition,
     )),
     modifiers(&SecuritySchemes, &CommonResponses),

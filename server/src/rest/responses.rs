@@ -100,6 +100,83 @@ impl KeyData {
     }
 }
 
+/// One line of a bulk creation's answer (JSON lines): the line's number, and the key made from
+/// it (shown in clear this once) or why it was not stored.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BulkLine {
+    /// The line of the request, from 1 (blank lines count).
+    pub line: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false)]
+    pub key: Option<KeyData>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false)]
+    pub error: Option<BulkLineError>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BulkLineError {
+    /// The field at fault (`rate`, `access_rights`, `key_hash`), when there is one.
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl From<crate::keys::bulk::LineResult> for BulkLine {
+    fn from(r: crate::keys::bulk::LineResult) -> Self {
+        use crate::keys::bulk::Outcome;
+        match r.outcome {
+            Outcome::Created(key) => Self { line: r.line, key: Some(key.into()), error: None },
+            Outcome::Failed(e) => Self { line: r.line, key: None, error: Some(BulkLineError { field: e.field, message: e.message }) },
+        }
+    }
+}
+
+/// The last line of a bulk creation's answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BulkSummaryLine {
+    pub summary: BulkSummary,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BulkSummary {
+    /// Lines read that were not blank.
+    pub lines: usize,
+    /// Keys stored.
+    pub created: usize,
+    /// Lines refused (each has its own answer line).
+    pub failed: usize,
+    /// Whether the keys answered are stored: false when an all-or-nothing request had a bad
+    /// line, or stopped early.
+    pub committed: bool,
+    /// Why the request stopped before its end (the body was too large, storage failed): lines
+    /// after the last one answered were not stored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false)]
+    pub error: Option<String>,
+}
+
+impl BulkSummaryLine {
+    pub fn new(s: crate::keys::bulk::Summary, error: Option<String>) -> Self {
+        Self { summary: BulkSummary { lines: s.lines, created: s.created, failed: s.failed, committed: s.committed, error } }
+    }
+}
+
+/// One line of an export: a key's hash and its own settings (before policies), never an HMAC
+/// secret or a password. Sent to the bulk endpoint, it stores the same key again.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExportedKey {
+    #[schema(value_type = String)]
+    pub key_hash: String,
+    #[serde(flatten)]
+    pub settings: SessionState,
+}
+
+impl From<crate::keys::bulk::ExportedKey> for ExportedKey {
+    fn from(k: crate::keys::bulk::ExportedKey) -> Self {
+        Self { key_hash: k.key_hash.to_string(), settings: k.settings }
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AllKeys {
     /// Key hashes; basic-auth users by their id.

@@ -245,3 +245,126 @@ impl Store {
         Ok(sqlx::query_as(&sql).bind(org_id.as_str()).bind(policy_id).fetch_all(&self.pool).await?)
     }
 }
+
+/// Rows per multi-row INSERT: well under both databases' limit on parameters per statement.
+const ROWS_PER_INSERT: usize = 500;
+
+/// `($1, $2, …), (…)` for `rows` rows of `width` parameters.
+fn placeholders(rows: usize, width: usize) -> String {
+    (0..rows)
+        .map(|r| format!("({})", (1..=width).map(|c| format!("${}", r * width + c)).collect::<Vec<_>>().join(", ")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Writes many new keys, with their side tables and audit entries, in one transaction: what
+/// bulk creation and import use, so that a key costs a few rows of a multi-row INSERT instead
+/// of a transaction of its own. Dropped without `commit`, it writes nothing.
+pub struct KeyWriter {
+    tx: Tx<'static>,
+}
+
+impl KeyWriter {
+    /// Inserts `keys` and `audit`. A key that exists already fails the whole call with
+    /// `StoreError::Conflict`, and the transaction with it.
+    pub async fn insert(&mut self, keys: &[(KeyRow, KeyIndex)], audit: &[super::AuditRow]) -> Result<(), StoreError> {
+        for chunk in keys.chunks(ROWS_PER_INSERT) {
+            let sql = format!("INSERT INTO keys ({COLUMNS}) VALUES {}", placeholders(chunk.len(), 11));
+            let mut q = sqlx::query(&sql);
+            for (k, _) in chunk {
+                q = q
+                    .bind(k.key_hash.as_str())
+                    .bind(k.org_id.as_str())
+                    .bind(&k.key_id)
+                    .bind(&k.basic_username)
+                    .bind(&k.alias)
+                    .bind(k.is_inactive as i64)
+                    .bind(k.expires)
+                    .bind(&k.session)
+                    .bind(&k.hmac_secret)
+                    .bind(k.created_at)
+                    .bind(k.updated_at);
+            }
+            q.execute(&mut *self.tx).await.map_err(StoreError::from_write)?;
+        }
+        let sides: [(&str, &str, fn(&KeyIndex) -> &[String]); 3] = [
+            ("key_apis", "api_id", |i| &i.api_ids),
+            ("key_tags", "tag", |i| &i.tags),
+            ("key_policies", "policy_id", |i| &i.policy_ids),
+        ];
+        for (table, column, values) in sides {
+            let mut pairs = Vec::new();
+            for (k, index) in keys {
+                let mut seen = std::collections::BTreeSet::new();
+                pairs.extend(values(index).iter().filter(|v| seen.insert(v.as_str())).map(|v| (k.key_hash.as_str(), v.as_str())));
+            }
+            for chunk in pairs.chunks(ROWS_PER_INSERT) {
+                let sql = format!("INSERT INTO {table} (key_hash, {column}) VALUES {}", placeholders(chunk.len(), 2));
+                let mut q = sqlx::query(&sql);
+                for (hash, v) in chunk {
+                    q = q.bind(*hash).bind(*v);
+                }
+                q.execute(&mut *self.tx).await?;
+            }
+        }
+        for chunk in audit.chunks(ROWS_PER_INSERT) {
+            let sql = format!(
+                "INSERT INTO audit_log (org_id, actor, action, object_type, object_id, at, changes) VALUES {}",
+                placeholders(chunk.len(), 7)
+            );
+            let mut q = sqlx::query(&sql);
+            for e in chunk {
+                q = q.bind(e.org_id.as_str()).bind(&e.actor).bind(&e.action).bind(&e.object_type).bind(&e.object_id).bind(e.at).bind(&e.changes);
+            }
+            q.execute(&mut *self.tx).await?;
+        }
+        Ok(())
+    }
+
+    /// Which of `hashes` are keys already, in any organisation (or earlier in this transaction).
+    pub async fn existing(&mut self, hashes: &[&KeyHash]) -> Result<Vec<KeyHash>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in hashes.chunks(ROWS_PER_INSERT) {
+            let list = (1..=chunk.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+            let sql = format!("SELECT key_hash FROM keys WHERE key_hash IN ({list})");
+            let mut q = sqlx::query_scalar::<_, String>(&sql);
+            for h in chunk {
+                q = q.bind(h.as_str());
+            }
+            for found in q.fetch_all(&mut *self.tx).await? {
+                out.push(KeyHash::try_from(found).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn commit(self) -> Result<(), StoreError> {
+        Ok(self.tx.commit().await?)
+    }
+}
+
+impl Store {
+    /// A transaction for writing many keys at once.
+    pub async fn key_writer(&self) -> Result<KeyWriter, StoreError> {
+        Ok(KeyWriter { tx: self.pool.begin().await? })
+    }
+
+    /// Up to `limit` keys of an organisation, oldest first, after the key `after` (its creation
+    /// time and hash): what an export reads, a page at a time, along the (org_id, created_at,
+    /// key_hash) index rather than by OFFSET. Basic-auth users are left out: they cannot be
+    /// re-created without their password, which is never exported.
+    pub async fn keys_in_creation_order(&self, org_id: &OrgId, after: Option<(i64, &KeyHash)>, limit: i64) -> Result<Vec<KeyRow>, StoreError> {
+        let (at, hash) = after.map_or((i64::MIN, ""), |(at, h)| (at, h.as_str()));
+        let sql = format!(
+            "SELECT {COLUMNS} FROM keys WHERE org_id = $1 AND (created_at > $2 OR (created_at = $2 AND key_hash > $3)) \
+             AND basic_username IS NULL ORDER BY created_at, key_hash LIMIT $4"
+        );
+        Ok(sqlx::query_as(&sql)
+            .bind(org_id.as_str())
+            .bind(at)
+            .bind(hash)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+}
