@@ -1,4 +1,4 @@
-//! The command line: `portcullis serve | migrate | org … | user … | provision`.
+//! The command line: `portcullis serve | migrate | org … | user … | keys … | provision`.
 
 use crate::accounts::{Accounts, NewOrg, NewUserRequest};
 use crate::apis::Apis;
@@ -12,7 +12,9 @@ use crate::limits::Limits;
 use crate::metrics::Metrics;
 use crate::startup::{open_store, shutdown_signal, Application, StartError};
 use crate::vault::Vault;
-use app::model::{AccessDefinition, ApiDefinition, SessionState};
+use crate::keys::bulk::{LineResult, Lines};
+use crate::rest::responses::{BulkLine, ExportedKey};
+use app::model::{AccessDefinition, ApiDefinition, OrgId, SessionState};
 use clap::{Parser, Subcommand};
 use std::sync::Arc;
 use tracing_subscriber::EnvFilter;
@@ -36,6 +38,10 @@ enum Command {
     /// Manage dashboard users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Import and export keys as JSON lines, the format of `POST /api/keys/bulk` and
+    /// `GET /api/keys/export`.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Create an organisation, a user, an API and optionally a key in one go, and print them
     /// as one JSON object (`org_id`, `credential`, `api_id`, `key`, `key_hash`). For scripts,
     /// benchmarks and tests; run it before `serve`, on the same storage and environment.
@@ -97,15 +103,40 @@ enum UserCommand {
     },
 }
 
-async fn accounts(config: &StorageConfig) -> Result<Accounts, StartError> {
-    Ok(Accounts::new(open_store(config).await?, config.bcrypt_cost))
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Create the keys a JSON lines file describes, one per line (`key_hash` stores a key by its
+    /// hash). Prints one result per line on stdout (new keys in clear: shown this once),
+    /// progress and a summary on stderr; exits non-zero when a line failed.
+    Import {
+        /// The file (`/dev/stdin` reads standard input).
+        file: std::path::PathBuf,
+        /// Id of the organisation the keys belong to.
+        #[arg(long)]
+        org: String,
+        /// All or nothing: one bad line and no key is stored (at most 10 000 lines).
+        #[arg(long)]
+        atomic: bool,
+        #[command(flatten)]
+        config: Config,
+    },
+    /// Print every key of an organisation as JSON lines: hashes and settings, no secret.
+    Export {
+        #[arg(long)]
+        org: String,
+        #[command(flatten)]
+        config: Config,
+    },
 }
 
-/// Provisions what `p` asks for, through the same services as the REST API (so the same rules
-/// apply), on the storage alone: no listener, no background task.
-async fn provision(p: Provision) -> Result<serde_json::Value, StartError> {
-    let config = &p.config;
-    let refused = |e: &dyn std::fmt::Display| StartError::Refused(e.to_string());
+/// The services a command uses, on the storage alone: no listener, no background task.
+struct Services {
+    apis: Apis,
+    keys: Keys,
+    accounts: Accounts,
+}
+
+async fn services(config: &Config) -> Result<Services, StartError> {
     let store = open_store(&config.storage).await?;
     let audit = Audit::new(store.clone());
     let changes = Changes::default();
@@ -115,7 +146,97 @@ async fn provision(p: Provision) -> Result<serde_json::Value, StartError> {
     let vault = Vault::open(config.secret_key.as_ref().map(|s| s.expose()), &config.storage.data_dir)?;
     let bcrypt_cost = config.storage.bcrypt_cost;
     let keys = Keys::new(KeysDeps { store: store.clone(), apis: apis.clone(), audit, vault, bcrypt_cost, changes, limits });
-    let accounts = Accounts::new(store, bcrypt_cost);
+    Ok(Services { apis, keys, accounts: Accounts::new(store, bcrypt_cost) })
+}
+
+fn org_id(org: &str) -> Result<OrgId, StartError> {
+    OrgId::parse(org).ok_or_else(|| StartError::Refused(format!("--org: '{org}' is not an organisation id")))
+}
+
+/// Imports a file through the bulk service, as `POST /api/keys/bulk` does.
+async fn import(file: &std::path::Path, org: &str, atomic: bool, config: &Config) -> Result<(), StartError> {
+    use std::io::Write;
+    use tokio::io::AsyncReadExt;
+    let refused = |e: &dyn std::fmt::Display| StartError::Refused(e.to_string());
+    let mut input = tokio::fs::File::open(file).await.map_err(|e| StartError::Refused(format!("cannot read {}: {e}", file.display())))?;
+    let keys = services(config).await?.keys;
+    let mut bulk = keys.bulk(&org_id(org)?, &Actor::System, atomic).await.map_err(|e| refused(&e))?;
+    let mut lines = Lines::new();
+    let (stdout, stderr) = (std::io::stdout(), std::io::stderr());
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut answered = 0usize;
+    let mut emit = |results: Vec<LineResult>, out: &mut dyn Write| -> Result<(), StartError> {
+        for r in results {
+            answered += 1;
+            serde_json::to_writer(&mut *out, &BulkLine::from(r)).map_err(|e| refused(&e))?;
+            out.write_all(b"\n")?;
+        }
+        out.flush()?;
+        // Progress: one line on the terminal, rewritten.
+        let _ = write!(stderr.lock(), "\r{answered} lines done");
+        Ok(())
+    };
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = input.read(&mut buf).await?;
+        let read: Vec<_> = if n == 0 { lines.finish().into_iter().collect() } else { lines.push(&buf[..n]) };
+        for line in read {
+            let results = bulk.line(line).await.map_err(|e| refused(&e))?;
+            emit(results, &mut out)?;
+        }
+        if n == 0 {
+            break;
+        }
+    }
+    let (results, summary) = bulk.finish().await.map_err(|e| refused(&e))?;
+    emit(results, &mut out)?;
+    let stored = if summary.committed { "stored" } else { "rolled back: nothing stored" };
+    eprintln!("\r{} lines: {} keys created, {} failed ({stored})", summary.lines, summary.created, summary.failed);
+    if summary.failed > 0 {
+        return Err(StartError::Refused(format!("{} of {} lines failed; see their results on stdout", summary.failed, summary.lines)));
+    }
+    Ok(())
+}
+
+/// Writes an organisation's keys to stdout, a page at a time.
+async fn export(org: &str, config: &Config) -> Result<(), StartError> {
+    use std::io::Write;
+    let Services { keys, accounts, .. } = services(config).await?;
+    let org_id = org_id(org)?;
+    let refused = |e: &dyn std::fmt::Display| StartError::Refused(e.to_string());
+    if !accounts.org_exists(&org_id).await.map_err(|e| refused(&e))? {
+        return Err(StartError::Refused(format!("--org: organisation '{org}' does not exist")));
+    }
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let (mut count, mut cursor) = (0usize, None);
+    loop {
+        let (page, next) = keys.export_page(&org_id, cursor.as_ref()).await.map_err(|e| refused(&e))?;
+        for k in page {
+            serde_json::to_writer(&mut out, &ExportedKey::from(k)).map_err(|e| refused(&e))?;
+            out.write_all(b"\n")?;
+            count += 1;
+        }
+        match next {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    out.flush()?;
+    eprintln!("{count} keys exported");
+    Ok(())
+}
+
+async fn accounts(config: &StorageConfig) -> Result<Accounts, StartError> {
+    Ok(Accounts::new(open_store(config).await?, config.bcrypt_cost))
+}
+
+/// Provisions what `p` asks for, through the same services as the REST API (so the same rules
+/// apply), on the storage alone: no listener, no background task.
+async fn provision(p: Provision) -> Result<serde_json::Value, StartError> {
+    let config = &p.config;
+    let refused = |e: &dyn std::fmt::Display| StartError::Refused(e.to_string());
+    let Services { apis, keys, accounts } = services(config).await?;
 
     let org = accounts.create_org(NewOrg::named(&p.name)?).await?;
     let email = format!("{}@example.org", p.name.to_lowercase().replace(|c: char| !c.is_ascii_alphanumeric(), "-"));
@@ -173,6 +294,8 @@ pub async fn run() -> Result<(), StartError> {
             println!("REST API credential (shown once): {credential}");
             Ok(())
         }
+        Command::Keys(KeysCommand::Import { file, org, atomic, config }) => import(&file, &org, atomic, &config).await,
+        Command::Keys(KeysCommand::Export { org, config }) => export(&org, &config).await,
         Command::Provision(p) => {
             println!("{}", provision(p).await?);
             Ok(())
