@@ -86,6 +86,8 @@ mod tests {
     fn routes_to_areas() {
         assert_eq!(needs(true, "/api/keys/abc"), Needs::Area(Area::Keys, Level::Read));
         assert_eq!(needs(false, "/api/keys"), Needs::Area(Area::Keys, Level::Write));
+        assert_eq!(needs(false, "/api/keys/bulk"), Needs::Area(Area::Keys, Level::Write));
+        assert_eq!(needs(true, "/api/keys/export"), Needs::Area(Area::Keys, Level::Read));
         assert_eq!(needs(true, "/api/apis/keys"), Needs::Area(Area::Keys, Level::Read));
         assert_eq!(needs(false, "/api/apis/a1/keys/k"), Needs::Area(Area::Keys, Level::Write));
         assert_eq!(needs(true, "/api/apis/search"), Needs::Area(Area::Apis, Level::Read));

@@ -9,6 +9,7 @@ mod admin;
 mod analytics;
 mod api_auth;
 mod apis;
+mod bulk;
 mod cli;
 mod cluster;
 mod dashboard;
