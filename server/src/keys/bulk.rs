@@ -7,9 +7,9 @@ use super::{id, invalid, unknown_org, Draft, KeyError, Keys};
 use crate::audit::{self, Action, Actor, Object};
 use crate::changes::Change;
 use crate::store::{KeyWriter, StoreError};
-use app::model::{apply_policies, KeyHash, OrgId, SessionState};
+use app::model::{apply_policies, AccessDefinition, KeyHash, OrgId, Policy, SessionState};
 use serde_json::Value;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Keys written per transaction.
 pub const BATCH: usize = 500;
@@ -168,7 +168,19 @@ pub struct Bulk {
     /// Hashes given so far that are not yet committed, to refuse a repeat within the request.
     seen: HashSet<KeyHash>,
     summary: Summary,
+    /// What storage said about the access rights and policies of earlier lines.
+    resolved: HashMap<String, Resolved>,
 }
+
+/// Access rights and policies as `Keys::resolve` found them.
+struct Resolved {
+    access_rights: BTreeMap<String, AccessDefinition>,
+    policies: Vec<Policy>,
+    missing: Vec<String>,
+}
+
+/// How many sets of access rights and policies a bulk request remembers.
+const RESOLVED_KEPT: usize = 256;
 
 impl Keys {
     /// Starts a bulk creation for an organisation.
@@ -187,6 +199,7 @@ impl Keys {
             held: Vec::new(),
             seen: HashSet::new(),
             summary: Summary::default(),
+            resolved: HashMap::new(),
         })
     }
 
@@ -282,7 +295,7 @@ impl Bulk {
             return Err(LineError::new(None, format!("an all-or-nothing request takes at most {ATOMIC_MAX_LINES} lines; split the file")));
         }
         let (key_hash, mut s) = parse_line(&bytes?)?;
-        let (policies, missing_policies) = self.keys.prepare(&self.org_id, &mut s).await?;
+        let (policies, missing_policies) = self.prepare_cached(&mut s).await?;
         let (key_id, key_hash, by_hash) = match key_hash {
             Some(h) => {
                 if !self.seen.insert(h.clone()) {
@@ -303,6 +316,26 @@ impl Bulk {
         data.hmac_string = draft.hmac.clone().unwrap_or_default();
         let key = super::KeyData { key_id, key_hash, data, missing_policies };
         Ok(Pending { line, draft, by_hash, key })
+    }
+
+    /// `Keys::prepare`, remembering what storage said about a set of access rights and
+    /// policies: the lines of a bulk request mostly share them, and asking once is what makes
+    /// a line cheaper than a request. An API or policy changed during the request is seen by
+    /// the lines after the next time the memory is cleared (it holds `RESOLVED_KEPT` sets).
+    async fn prepare_cached(&mut self, s: &mut SessionState) -> Result<(Vec<Policy>, Vec<String>), KeyError> {
+        super::check_rules(&self.org_id, s)?;
+        let key = serde_json::to_string(&(&s.access_rights, s.policy_ids())).expect("access rights serialise");
+        if let Some(r) = self.resolved.get(&key) {
+            s.access_rights = r.access_rights.clone();
+            return Ok((r.policies.clone(), r.missing.clone()));
+        }
+        let (policies, missing) = self.keys.resolve(&self.org_id, s).await?;
+        if self.resolved.len() >= RESOLVED_KEPT {
+            self.resolved.clear();
+        }
+        let r = Resolved { access_rights: s.access_rights.clone(), policies: policies.clone(), missing: missing.clone() };
+        self.resolved.insert(key, r);
+        Ok((policies, missing))
     }
 
     /// Writes the pending keys; returns the batch's answers in line order (all or nothing: its

@@ -433,10 +433,12 @@ impl Keys {
     /// The rules every key definition follows; returns the policies it applies and the ids of
     /// those it lists that do not exist.
     async fn prepare(&self, org_id: &OrgId, s: &mut SessionState) -> Result<(Vec<Policy>, Vec<String>), KeyError> {
-        // The caller's organisation always wins over one in the body.
-        s.org_id = org_id.to_string();
-        // The rules shared with the dashboard's form (app::model::forms), for every way in.
-        validate_session_rules(s).map_err(|e| invalid(e.field, e.message))?;
+        check_rules(org_id, s)?;
+        self.resolve(org_id, s).await
+    }
+
+    /// What `prepare` checks against storage: the APIs granted and the policies applied.
+    async fn resolve(&self, org_id: &OrgId, s: &mut SessionState) -> Result<(Vec<Policy>, Vec<String>), KeyError> {
         self.apis.check_access_rights(org_id, &mut s.access_rights).await?;
         let (policies, missing) = self.lookup_policies(org_id, s).await?;
         // Tyk skips a missing policy, unless it is the key's only one.
@@ -528,6 +530,14 @@ impl Keys {
         };
         Ok(s)
     }
+}
+
+/// What `prepare` checks without storage.
+fn check_rules(org_id: &OrgId, s: &mut SessionState) -> Result<(), KeyError> {
+    // The caller's organisation always wins over one in the body.
+    s.org_id = org_id.to_string();
+    // The rules shared with the dashboard's form (app::model::forms), for every way in.
+    validate_session_rules(s).map_err(|e| invalid(e.field, e.message))
 }
 
 fn merge(s: &SessionState, policies: &[Policy]) -> Result<SessionState, KeyError> {

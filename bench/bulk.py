@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""Bulk key creation against one key per request: creates N keys through POST /api/keys (8
+client threads), then N through POST /api/keys/bulk (one JSON lines request per --chunk keys),
+then N through `portcullis keys import`, and prints keys/s for each. Not a test: it prints
+figures. Needs a build of the binary (release: scripts/build --release; or PORTCULLIS_BIN).
+
+    bench/bulk.py [--keys 10000] [--threads 8] [--chunk 10000] [--database-url postgres://...]
+"""
+import argparse, http.client, json, os, shutil, subprocess, sys, tempfile, threading, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def request(conn, method, path, body, headers, content_type="application/json"):
+    conn.request(method, path, body=body, headers={"Content-Type": content_type, **headers})
+    resp = conn.getresponse()
+    data = resp.read()
+    if resp.status >= 400:
+        raise RuntimeError(f"{method} {path}: {resp.status} {data[:200]!r}")
+    return data
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--keys", type=int, default=10_000)
+    ap.add_argument("--threads", type=int, default=8)
+    ap.add_argument("--chunk", type=int, default=10_000, help="keys per bulk request")
+    ap.add_argument("--port", type=int, default=3960)
+    ap.add_argument("--database-url")
+    args = ap.parse_args()
+
+    binary = os.environ.get("PORTCULLIS_BIN") or os.path.join(
+        os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target"), "release/portcullis")
+    if not os.path.exists(binary):
+        sys.exit("build first: scripts/build --release (or set PORTCULLIS_BIN)")
+    data = tempfile.mkdtemp(prefix="portcullis-bench-bulk-")
+    env = dict(os.environ, PORTCULLIS_LISTEN=f"127.0.0.1:{args.port}", PORTCULLIS_GATEWAY_LISTEN=f"127.0.0.1:{args.port + 1}",
+               PORTCULLIS_DATA_DIR=data, PORTCULLIS_BCRYPT_COST="4", RUST_LOG="warn",
+               PORTCULLIS_UPSTREAM_ALLOW="127.0.0.0/8")
+    if args.database_url:
+        env["PORTCULLIS_DATABASE_URL"] = args.database_url
+    server = None
+    try:
+        setup = subprocess.run([binary, "provision", "--name", "Bench", "--listen-path", "/bulk-bench/",
+                                "--target-url", "http://127.0.0.1:9"], cwd=ROOT, env=env, capture_output=True, text=True)
+        if setup.returncode != 0:
+            sys.exit(f"portcullis provision failed: {setup.stderr}")
+        setup = json.loads(setup.stdout)
+        org, cred, api = setup["org_id"], setup["credential"], setup["api_id"]
+
+        def body(i):
+            return {"alias": f"bench-{i}", "rate": 100, "per": 1, "tags": [f"t{i % 10}"],
+                    "access_rights": {api: {"api_id": api, "versions": []}}}
+
+        # The command line first, on the storage alone (before the server holds it).
+        path = os.path.join(data, "keys.jsonl")
+        with open(path, "w") as f:
+            for i in range(args.keys):
+                f.write(json.dumps(body(3 * args.keys + i)) + "\n")
+        t = time.perf_counter()
+        done = subprocess.run([binary, "keys", "import", path, "--org", org], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        elapsed = time.perf_counter() - t
+        if done.returncode != 0:
+            sys.exit(f"import failed: {done.stderr[-500:]}")
+        print(f"portcullis keys import:  {args.keys} keys in {elapsed:6.2f} s: {args.keys / elapsed:8.0f} keys/s (process start included)")
+
+        server = subprocess.Popen([binary, "serve"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+        for _ in range(100):
+            try:
+                http.client.HTTPConnection("127.0.0.1", args.port).request("GET", "/health")
+                break
+            except OSError:
+                time.sleep(0.1)
+        auth = {"Authorization": cred}
+
+        def one_by_one(start):
+            c = http.client.HTTPConnection("127.0.0.1", args.port)
+            for i in range(start, args.keys, args.threads):
+                request(c, "POST", "/api/keys", json.dumps(body(i)), auth)
+        t = time.perf_counter()
+        workers = [threading.Thread(target=one_by_one, args=(s,)) for s in range(args.threads)]
+        for w in workers: w.start()
+        for w in workers: w.join()
+        single = args.keys / (time.perf_counter() - t)
+        print(f"POST /api/keys:          {args.keys} keys, {single:8.0f} keys/s ({args.threads} client threads)")
+
+        c = http.client.HTTPConnection("127.0.0.1", args.port, timeout=600)
+        t = time.perf_counter()
+        created = 0
+        for start in range(args.keys, 2 * args.keys, args.chunk):
+            lines = "".join(json.dumps(body(i)) + "\n" for i in range(start, min(start + args.chunk, 2 * args.keys)))
+            answer = request(c, "POST", "/api/keys/bulk", lines.encode(), auth, "application/x-ndjson")
+            created += json.loads(answer.splitlines()[-1])["summary"]["created"]
+        bulk = created / (time.perf_counter() - t)
+        print(f"POST /api/keys/bulk:     {created} keys, {bulk:8.0f} keys/s ({args.chunk} lines a request): {bulk / single:.1f}x")
+    finally:
+        if server:
+            server.terminate()
+            server.wait()
+        shutil.rmtree(data, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
