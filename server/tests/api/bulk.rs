@@ -276,6 +276,35 @@ async fn an_oversized_body_gets_413(db: Db) {
     let answer = String::from_utf8_lossy(&answer);
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     assert!(answer.contains("a bulk request takes at most 67108864 bytes"), "{answer}");
+    // A chunked body has no length to refuse it by: it is read until it passes the limit, and
+    // the answer's summary says where it stopped.
+    let mut conn = tokio::net::TcpStream::connect(app.base.trim_start_matches("http://")).await.unwrap();
+    let head = format!(
+        "POST /api/keys/bulk?atomic=1 HTTP/1.1\r\nHost: localhost\r\nAuthorization: {}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+        c.cred
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    let (mut read, mut write) = conn.into_split();
+    let writer = tokio::spawn(async move {
+        let chunk = vec![b'x'; 1024 * 1024];
+        for _ in 0..66 {
+            // The server stops reading once past the limit: a failed write is expected then.
+            if write.write_all(format!("{:x}\r\n", chunk.len()).as_bytes()).await.is_err()
+                || write.write_all(&chunk).await.is_err()
+                || write.write_all(b"\r\n").await.is_err()
+            {
+                return;
+            }
+        }
+        let _ = write.write_all(b"0\r\n\r\n").await;
+    });
+    let mut answer = Vec::new();
+    let _ = read.read_to_end(&mut answer).await;
+    writer.abort();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{}", &answer[..answer.len().min(300)]);
+    assert!(answer.contains(r#""committed":false,"error":"the body is larger than 67108864 bytes; split the file""#), "{answer}");
+
     // 64 MiB is the bulk limit, not the 1 MiB of other requests: 2 MiB is taken.
     let api = app.create_api(&c, "Orders", "/orders/").await;
     let line = json!({ "alias": "x".repeat(200), "access_rights": rights(&api, "v1"), "meta_data": { "pad": "p".repeat(2000) } });
