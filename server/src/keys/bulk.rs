@@ -3,10 +3,10 @@
 //! (`Keys::prepare`, `Keys::draft`); only the writing is batched: a few hundred keys, their
 //! side tables and their audit entries per transaction.
 
-use super::{id, invalid, unknown_org, Draft, KeyError, Keys};
+use super::{id, unknown_org, Draft, KeyError, Keys};
 use crate::audit::{self, Action, Actor, Object};
 use crate::changes::Change;
-use crate::store::{KeyWriter, StoreError};
+use crate::store::StoreError;
 use app::model::{apply_policies, AccessDefinition, KeyHash, OrgId, Policy, SessionState};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -151,8 +151,9 @@ struct Pending {
 }
 
 /// One bulk request or import: feed it lines with `line`, then call `finish`. Without `atomic`
-/// each batch is committed as it fills; with it, everything is one transaction, committed only
-/// if every line is good.
+/// each batch is committed as it fills; with it, the keys are held (at most `ATOMIC_MAX_LINES`)
+/// and written in one transaction by `finish`, only if every line is good. Either way no
+/// transaction stays open while the input is read: a slow client holds no lock.
 pub struct Bulk {
     keys: Keys,
     org_id: OrgId,
@@ -161,10 +162,8 @@ pub struct Bulk {
     pending: Vec<Pending>,
     /// Failures of the current batch (answered in line order with its keys).
     failed: Vec<LineResult>,
-    /// All or nothing: the one transaction, the answers it holds until it commits, and the
-    /// hashes it stored.
-    writer: Option<KeyWriter>,
-    held: Vec<(LineResult, bool)>,
+    /// All or nothing: the keys checked so far, written by `finish`.
+    held: Vec<Pending>,
     /// Hashes given so far that are not yet committed, to refuse a repeat within the request.
     seen: HashSet<KeyHash>,
     summary: Summary,
@@ -195,7 +194,6 @@ impl Keys {
             atomic,
             pending: Vec::new(),
             failed: Vec::new(),
-            writer: None,
             held: Vec::new(),
             seen: HashSet::new(),
             summary: Summary::default(),
@@ -254,20 +252,29 @@ impl Bulk {
     pub async fn finish(mut self) -> Result<(Vec<LineResult>, Summary), KeyError> {
         let mut out = self.flush().await?;
         if self.atomic {
-            let good = self.summary.failed == 0;
-            if let (true, Some(writer)) = (good, self.writer.take()) {
-                writer.commit().await?;
-                for (result, by_hash) in std::mem::take(&mut self.held) {
-                    if let Outcome::Created(k) = &result.outcome {
-                        stored(&self.keys, &k.key_hash, by_hash).await;
+            let held = std::mem::take(&mut self.held);
+            if self.summary.failed == 0 && !held.is_empty() {
+                let mut writer = self.keys.store.key_writer().await?;
+                match writer.insert(&self.rows(&held), &self.audit(&held)).await {
+                    Ok(()) => {
+                        writer.commit().await?;
+                        for p in held {
+                            out.push(self.created(p).await);
+                        }
                     }
-                    out.push(result);
+                    // A hash given was stored meanwhile, by another request: name its line.
+                    Err(StoreError::Conflict) => {
+                        drop(writer);
+                        out.extend(self.taken(held).await?.0);
+                        if self.summary.failed == 0 {
+                            return Err(KeyError::KeyExists);
+                        }
+                    }
+                    Err(e) => return Err(e.into()),
                 }
             }
-            self.summary.committed = good;
-            if !good {
-                self.summary.created = 0;
-            }
+            self.summary.committed = self.summary.failed == 0;
+            out.sort_by_key(|r| r.line);
         } else {
             self.summary.committed = true;
         }
@@ -344,36 +351,16 @@ impl Bulk {
         let mut pending = std::mem::take(&mut self.pending);
         let mut out = std::mem::take(&mut self.failed);
         if !pending.is_empty() {
-            let mut writer = match self.writer.take() {
-                Some(w) => w,
-                None => self.keys.store.key_writer().await?,
-            };
-            let given: Vec<&KeyHash> = pending.iter().filter(|p| p.by_hash).map(|p| &p.key.key_hash).collect();
-            let existing: HashSet<KeyHash> = writer.existing(&given).await?.into_iter().collect();
-            let (taken, fresh): (Vec<_>, Vec<_>) = pending.drain(..).partition(|p| existing.contains(&p.key.key_hash));
-            for p in taken {
-                self.summary.failed += 1;
-                out.push(LineResult { line: p.line, outcome: Outcome::Failed(KeyError::KeyExists.into()) });
-            }
+            let (failed, fresh) = self.taken(pending).await?;
+            out.extend(failed);
             pending = fresh;
-            // All or nothing, after a failure: nothing more is written, lines are only checked.
-            if self.atomic && self.summary.failed > 0 {
-                pending.clear();
-            }
             if self.atomic {
-                if !pending.is_empty() {
-                    writer.insert(&self.rows(&pending), &self.audit(&pending)).await.map_err(|e| match e {
-                        StoreError::Conflict => invalid("key_hash", "a key of this request was created meanwhile; nothing was stored"),
-                        other => other.into(),
-                    })?;
-                }
-                self.writer = Some(writer);
-                for p in pending {
-                    self.summary.created += 1;
-                    self.held.push((LineResult { line: p.line, outcome: Outcome::Created(p.key) }, p.by_hash));
+                // After a failure nothing will be written: the lines are only checked.
+                if self.summary.failed == 0 {
+                    self.held.extend(pending);
                 }
             } else {
-                out.extend(self.write_batch(writer, pending).await?);
+                out.extend(self.write_batch(pending).await?);
                 // Committed: a repeat of these hashes is now found in the database.
                 self.seen.clear();
             }
@@ -384,8 +371,12 @@ impl Bulk {
 
     /// Writes one batch and commits it. When a key appeared meanwhile (another request), the
     /// batch is written again key by key, so that only that line fails.
-    async fn write_batch(&mut self, mut writer: KeyWriter, pending: Vec<Pending>) -> Result<Vec<LineResult>, KeyError> {
+    async fn write_batch(&mut self, pending: Vec<Pending>) -> Result<Vec<LineResult>, KeyError> {
         let mut out = Vec::with_capacity(pending.len());
+        if pending.is_empty() {
+            return Ok(out);
+        }
+        let mut writer = self.keys.store.key_writer().await?;
         match writer.insert(&self.rows(&pending), &self.audit(&pending)).await {
             Ok(()) => {
                 writer.commit().await?;
@@ -414,6 +405,19 @@ impl Bulk {
             Err(e) => return Err(e.into()),
         }
         Ok(out)
+    }
+
+    /// Refuses the keys whose given hash is a key already; returns those refusals and the rest.
+    async fn taken(&mut self, pending: Vec<Pending>) -> Result<(Vec<LineResult>, Vec<Pending>), KeyError> {
+        let given: Vec<&KeyHash> = pending.iter().filter(|p| p.by_hash).map(|p| &p.key.key_hash).collect();
+        if given.is_empty() {
+            return Ok((Vec::new(), pending));
+        }
+        let existing: HashSet<KeyHash> = self.keys.store.existing_keys(&given).await?.into_iter().collect();
+        let (taken, fresh): (Vec<_>, Vec<_>) = pending.into_iter().partition(|p| existing.contains(&p.key.key_hash));
+        self.summary.failed += taken.len();
+        let failed = taken.into_iter().map(|p| LineResult { line: p.line, outcome: Outcome::Failed(KeyError::KeyExists.into()) }).collect();
+        Ok((failed, fresh))
     }
 
     async fn created(&mut self, p: Pending) -> LineResult {

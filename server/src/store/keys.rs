@@ -321,8 +321,14 @@ impl KeyWriter {
         Ok(())
     }
 
-    /// Which of `hashes` are keys already, in any organisation (or earlier in this transaction).
-    pub async fn existing(&mut self, hashes: &[&KeyHash]) -> Result<Vec<KeyHash>, StoreError> {
+    pub async fn commit(self) -> Result<(), StoreError> {
+        Ok(self.tx.commit().await?)
+    }
+}
+
+impl Store {
+    /// Which of `hashes` are keys already, in any organisation.
+    pub async fn existing_keys(&self, hashes: &[&KeyHash]) -> Result<Vec<KeyHash>, StoreError> {
         let mut out = Vec::new();
         for chunk in hashes.chunks(ROWS_PER_INSERT) {
             let list = (1..=chunk.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
@@ -331,19 +337,13 @@ impl KeyWriter {
             for h in chunk {
                 q = q.bind(h.as_str());
             }
-            for found in q.fetch_all(&mut *self.tx).await? {
+            for found in q.fetch_all(&self.pool).await? {
                 out.push(KeyHash::try_from(found).map_err(|e| StoreError::Corrupt(e.to_string()))?);
             }
         }
         Ok(out)
     }
 
-    pub async fn commit(self) -> Result<(), StoreError> {
-        Ok(self.tx.commit().await?)
-    }
-}
-
-impl Store {
     /// A transaction for writing many keys at once.
     pub async fn key_writer(&self) -> Result<KeyWriter, StoreError> {
         Ok(KeyWriter { tx: self.pool.begin().await? })
