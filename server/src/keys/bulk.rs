@@ -302,6 +302,8 @@ impl Bulk {
             return Err(LineError::new(None, format!("an all-or-nothing request takes at most {ATOMIC_MAX_LINES} lines; split the file")));
         }
         let (key_hash, mut s) = parse_line(&bytes?)?;
+        // Bulk lines are never basic-auth users: a password sent anyway is not kept.
+        s.basic_auth_data = Default::default();
         let (policies, missing_policies) = self.prepare_cached(&mut s).await?;
         let (key_id, key_hash, by_hash) = match key_hash {
             Some(h) => {

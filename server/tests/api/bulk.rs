@@ -155,6 +155,28 @@ async fn atomic_stores_nothing_when_a_line_fails(db: Db) {
     assert_eq!(key_count(&app, &c).await, 3);
 }
 
+/// Lines that share access rights and policies are checked against storage once; each still
+/// gets its own policies applied, and a missing one is refused on its line.
+async fn policies_apply_to_every_line(db: Db) {
+    let Some(app) = spawn_app(db).await else { return };
+    let c = app.caller("Acme").await;
+    let api = app.create_api(&c, "Orders", "/orders/").await;
+    let policy = json!({ "name": "Gold", "rate": 50, "per": 1, "access_rights": rights(&api, "v1"), "tags": ["gold"], "active": true });
+    let pol = json_of(app.post(&c, "/api/portal/policies", &policy).await, StatusCode::OK).await["Message"].as_str().unwrap().to_owned();
+    let line = |alias: &str, pols: Value| json!({ "alias": alias, "apply_policies": pols, "access_rights": rights(&api, "v1") });
+    let body = [line("a", json!([pol])), line("b", json!(["nope"])), line("c", json!([pol])), line("d", json!([pol]))];
+    let (_, lines) = bulk(&app, &c, "", jsonl(&body)).await;
+    let (by_line, summary) = answers(&lines);
+    assert_eq!(summary["created"], 3);
+    assert_eq!(by_line[&2]["error"]["field"], "apply_policies");
+    for n in [1, 3, 4] {
+        assert_eq!(by_line[&n]["key"]["data"]["rate"], 50.0, "{}", by_line[&n]);
+        assert_eq!(by_line[&n]["key"]["data"]["tags"], json!(["gold"]));
+    }
+    let listed = json_of(app.get(&c, &format!("/api/apis/keys?policy={pol}")).await, StatusCode::OK).await;
+    assert_eq!(listed["data"]["keys"].as_array().unwrap().len(), 3);
+}
+
 /// More lines than a batch: several transactions, answered in order.
 async fn many_lines_are_written_in_batches(db: Db) {
     let Some(app) = spawn_app(db).await else { return };
@@ -318,6 +340,7 @@ async fn an_oversized_body_gets_413(db: Db) {
 on_both_databases!(
     bad_lines_are_reported_and_good_ones_stored,
     a_hash_is_stored_once,
+    policies_apply_to_every_line,
     atomic_stores_nothing_when_a_line_fails,
     many_lines_are_written_in_batches,
     export_then_import_gives_the_same_keys,
