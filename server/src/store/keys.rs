@@ -248,6 +248,15 @@ impl Store {
 
 /// Rows per multi-row INSERT: well under both databases' limit on parameters per statement.
 const ROWS_PER_INSERT: usize = 500;
+/// Parameters per multi-row INSERT. sqlx looks each parameter's name up among all of the
+/// statement's (SQLite), so a statement's cost grows with the square of its parameters: a
+/// quarter of this CLI import's time went there with 5 500 a statement.
+const PARAMS_PER_INSERT: usize = 400;
+
+/// Rows of `width` parameters per multi-row INSERT.
+fn rows_per_insert(width: usize) -> usize {
+    (PARAMS_PER_INSERT / width).clamp(1, ROWS_PER_INSERT)
+}
 
 /// `($1, $2, …), (…)` for `rows` rows of `width` parameters.
 fn placeholders(rows: usize, width: usize) -> String {
@@ -268,7 +277,7 @@ impl KeyWriter {
     /// Inserts `keys` and `audit`. A key that exists already fails the whole call with
     /// `StoreError::Conflict`, and the transaction with it.
     pub async fn insert(&mut self, keys: &[(KeyRow, KeyIndex)], audit: &[super::AuditRow]) -> Result<(), StoreError> {
-        for chunk in keys.chunks(ROWS_PER_INSERT) {
+        for chunk in keys.chunks(rows_per_insert(11)) {
             let sql = format!("INSERT INTO keys ({COLUMNS}) VALUES {}", placeholders(chunk.len(), 11));
             let mut q = sqlx::query(&sql);
             for (k, _) in chunk {
@@ -298,7 +307,7 @@ impl KeyWriter {
                 let mut seen = std::collections::BTreeSet::new();
                 pairs.extend(values(index).iter().filter(|v| seen.insert(v.as_str())).map(|v| (k.key_hash.as_str(), v.as_str())));
             }
-            for chunk in pairs.chunks(ROWS_PER_INSERT) {
+            for chunk in pairs.chunks(rows_per_insert(2)) {
                 let sql = format!("INSERT INTO {table} (key_hash, {column}) VALUES {}", placeholders(chunk.len(), 2));
                 let mut q = sqlx::query(&sql);
                 for (hash, v) in chunk {
@@ -307,7 +316,7 @@ impl KeyWriter {
                 q.execute(&mut *self.tx).await?;
             }
         }
-        for chunk in audit.chunks(ROWS_PER_INSERT) {
+        for chunk in audit.chunks(rows_per_insert(7)) {
             let sql = format!(
                 "INSERT INTO audit_log (org_id, actor, action, object_type, object_id, at, changes) VALUES {}",
                 placeholders(chunk.len(), 7)
