@@ -2,13 +2,13 @@
 
 use super::error::DashboardError;
 use super::json::JsonBody;
-use super::responses::{AllKeys, ApiResponse, KeyData, Keys, KeysDetailed, Meta};
+use super::responses::{AllKeys, ApiResponse, Cursors, KeyData, Keys, KeysDetailed, Meta};
 use super::{pages, PAGE_SIZE};
 use crate::auth::ApiUser;
 use crate::keys::id::is_set;
-use crate::keys::{KeyRef, Lookup, NewKey, Scope};
+use crate::keys::{KeyError, KeyRef, Lookup, NewKey, Paged, Scope};
 use crate::state::AppState;
-use crate::store::{KeyFilter, UserRow};
+use crate::store::{KeyCursor, KeyFilter, KeyWindow, UserRow};
 use app::model::{OrgId, SessionState};
 use super::query::Query;
 use axum::extract::{Path, State};
@@ -58,6 +58,10 @@ struct ListQuery {
     /// Only keys that apply this policy id (Portcullis's own filter).
     #[serde(default)]
     policy: String,
+    /// Keyset paging (Portcullis's own): empty for the page `p` names, with `next` and `prev`
+    /// cursors in the answer; a cursor from an answer for the page it points to (`p` is then
+    /// ignored). A cursor reads the list without counting the keys before it.
+    cursor: Option<String>,
 }
 
 /// The API filter of the organisation-wide lists (the per-API lists take it from the path).
@@ -70,8 +74,15 @@ struct ApiFilter {
 }
 
 impl ListQuery {
-    fn filter(self, org_id: &OrgId, api_id: String) -> (KeyFilter, i64, i64) {
+    fn filter(self, org_id: &OrgId, api_id: String) -> Result<(KeyFilter, KeyWindow, bool), DashboardError> {
         let (limit, offset) = super::PageQuery { p: self.p, q: String::new() }.window();
+        let window = match self.cursor.as_deref().map(str::trim) {
+            None | Some("") => KeyWindow::Offset { limit, offset },
+            Some(c) => {
+                let cursor = KeyCursor::decode(c).map_err(|e| KeyError::Invalid { field: "cursor".into(), message: e.to_string() })?;
+                KeyWindow::Cursor { cursor, limit: PAGE_SIZE }
+            }
+        };
         let filter = KeyFilter {
             org_id: Some(org_id.clone()),
             api_id: KeyFilter::text(&api_id),
@@ -81,7 +92,7 @@ impl ListQuery {
             q: KeyFilter::text(&self.q),
             ..KeyFilter::default()
         };
-        (filter, limit, offset)
+        Ok((filter, window, self.cursor.is_some()))
     }
 }
 
@@ -250,10 +261,12 @@ async fn list(
     Query(q): Query<ListQuery>,
     Query(f): Query<ApiFilter>,
 ) -> Result<Json<Keys>, DashboardError> {
-    let (filter, limit, offset) = q.filter(&user.org_id, f.api_id);
-    let (keys, total) = s.keys.list(&filter, limit, offset).await?;
-    let keys = keys.into_iter().map(|k| k.listed_id).collect();
-    Ok(Json(Keys { data: AllKeys { keys }, pages: page_count(total, limit) }))
+    let (filter, window, cursors) = q.filter(&user.org_id, f.api_id)?;
+    let page = s.keys.page(&filter, &window).await?;
+    let pages = page_count(page.total, &window);
+    let cursors = cursors_of(cursors, &page);
+    let keys = page.items.into_iter().map(|k| k.listed_id).collect();
+    Ok(Json(Keys { data: AllKeys { keys }, pages, cursors }))
 }
 
 /// List the keys of an API
@@ -297,10 +310,12 @@ async fn detailed(
     Query(q): Query<ListQuery>,
     Query(f): Query<ApiFilter>,
 ) -> Result<Json<KeysDetailed>, DashboardError> {
-    let (filter, limit, offset) = q.filter(&user.org_id, f.api_id);
-    let (keys, total) = s.keys.detailed(&filter, limit, offset).await?;
-    let keys = keys.into_iter().map(KeyData::from).collect();
-    Ok(Json(KeysDetailed { keys, pages: page_count(total, limit) }))
+    let (filter, window, cursors) = q.filter(&user.org_id, f.api_id)?;
+    let page = s.keys.detailed(&filter, &window).await?;
+    let pages = page_count(page.total, &window);
+    let cursors = cursors_of(cursors, &page);
+    let keys = page.items.into_iter().map(KeyData::from).collect();
+    Ok(Json(KeysDetailed { keys, pages, cursors }))
 }
 
 /// Check a key definition
@@ -383,11 +398,17 @@ async fn delete_for_api(
     delete(ApiUser(user), State(s), Path(key_id), Query(r)).await
 }
 
-fn page_count(total: i64, limit: i64) -> i64 {
-    if limit == i64::MAX {
-        1
-    } else {
-        debug_assert_eq!(limit, PAGE_SIZE);
-        pages(total)
+fn page_count(total: i64, window: &KeyWindow) -> i64 {
+    match window {
+        KeyWindow::Offset { limit: i64::MAX, .. } => 1,
+        _ => pages(total),
     }
+}
+
+/// The cursors of a page, for an answer to a list asked with `cursor`.
+fn cursors_of<T>(asked: bool, page: &Paged<T>) -> Cursors {
+    if !asked {
+        return Cursors::default();
+    }
+    Cursors { next: page.next.as_ref().map(KeyCursor::encode), prev: page.prev.as_ref().map(KeyCursor::encode) }
 }
