@@ -365,14 +365,35 @@ impl Keys {
     /// Like `page`, with every key's effective session.
     pub async fn detailed(&self, filter: &KeyFilter, window: &KeyWindow) -> Result<Paged<KeyData>, KeyError> {
         let page = self.page(filter, window).await?;
-        let mut items = Vec::with_capacity(page.items.len());
-        for k in page.items {
+        let items = self.with_sessions(page.items).await?;
+        Ok(Paged { items, total: page.total, prev: page.prev, next: page.next })
+    }
+
+    /// One window of a list read to its end, without counting: its keys and the cursor after.
+    pub async fn window(&self, filter: &KeyFilter, window: &KeyWindow) -> Result<(Vec<ListedKey>, Option<KeyCursor>), KeyError> {
+        let (rows, next) = self.store.keys_uncounted(filter, window).await?;
+        let items = rows
+            .into_iter()
+            .map(|row| ListedKey { listed_id: row.key_id.clone().unwrap_or_else(|| row.key_hash.to_string()), row })
+            .collect();
+        Ok((items, next))
+    }
+
+    /// Like `window`, with every key's effective session.
+    pub async fn detailed_window(&self, filter: &KeyFilter, window: &KeyWindow) -> Result<(Vec<KeyData>, Option<KeyCursor>), KeyError> {
+        let (items, next) = self.window(filter, window).await?;
+        Ok((self.with_sessions(items).await?, next))
+    }
+
+    async fn with_sessions(&self, keys: Vec<ListedKey>) -> Result<Vec<KeyData>, KeyError> {
+        let mut out = Vec::with_capacity(keys.len());
+        for k in keys {
             let own = parse_session(&k.row)?;
             let data = self.effective(&k.row, &own, None).await?;
             let missing_policies = self.lookup_policies(&k.row.org_id, &own).await?.1;
-            items.push(KeyData { key_id: k.listed_id, key_hash: k.row.key_hash, data, missing_policies });
+            out.push(KeyData { key_id: k.listed_id, key_hash: k.row.key_hash, data, missing_policies });
         }
-        Ok(Paged { items, total: page.total, prev: page.prev, next: page.next })
+        Ok(out)
     }
 
     /// Sets a key's policies (Tyk's `POST /tyk/keys/policy/{keyHash}`).

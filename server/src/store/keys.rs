@@ -451,6 +451,18 @@ impl Store {
             count = b.bind_scalar(count);
         }
         let total = count.fetch_one(&self.pool).await?;
+        let (rows, prev, next) = self.window_rows(&list, window).await?;
+        Ok(KeyRows { rows, total, prev, next })
+    }
+
+    /// Like `keys` without the count, and forwards only: the next window of a list read to
+    /// its end (every key at once, a window at a time), and the cursor after it.
+    pub async fn keys_uncounted(&self, f: &KeyFilter, window: &KeyWindow) -> Result<(Vec<KeyRow>, Option<KeyCursor>), StoreError> {
+        let (rows, _, next) = self.window_rows(&ListSql::new(f, window), window).await?;
+        Ok((rows, next))
+    }
+
+    async fn window_rows(&self, list: &ListSql, window: &KeyWindow) -> Result<(Vec<KeyRow>, Option<KeyCursor>, Option<KeyCursor>), StoreError> {
         let (sort, limit, backwards) = (list.sort, list.limit, list.backwards);
         let mut query = sqlx::query_as::<_, ListedRow>(&list.page);
         for b in &list.page_binds {
@@ -476,7 +488,7 @@ impl Store {
                 (first.filter(|_| more).map(|r| cursor(Dir::Before, r)), last.map(|r| cursor(Dir::After, r)))
             }
         };
-        Ok(KeyRows { rows: rows.into_iter().map(|r| r.row).collect(), total, prev, next })
+        Ok((rows.into_iter().map(|r| r.row).collect(), prev, next))
     }
 
     /// The query plans of a listing's count and page, one line per plan node: what a test reads
