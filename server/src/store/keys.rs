@@ -533,3 +533,46 @@ impl Store {
         Ok(sqlx::query_as(&sql).bind(org_id.as_str()).bind(policy_id).fetch_all(&self.pool).await?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_read_back_as_written() {
+        let hash = KeyHash::parse_hex(&"ab".repeat(32)).unwrap();
+        let keys = [
+            (KeySort::Newest, SortKey::Created(1_700_000_000)),
+            (KeySort::Oldest, SortKey::Created(-5)),
+            (KeySort::Alias, SortKey::Alias(0, "a:b:c Ünïcode".into())),
+            (KeySort::Alias, SortKey::Alias(1, String::new())),
+            (KeySort::Expiry, SortKey::Expiry(1, 0)),
+        ];
+        for (sort, key) in keys {
+            for dir in [Dir::After, Dir::Before] {
+                let c = KeyCursor { dir, sort, key: key.clone(), key_hash: hash.clone() };
+                let text = c.encode();
+                assert!(text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'), "URL-safe: {text}");
+                assert_eq!(KeyCursor::decode(&text).unwrap(), c);
+            }
+        }
+    }
+
+    #[test]
+    fn other_text_is_no_cursor() {
+        use base64::Engine;
+        let encode = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        let hash = "ab".repeat(32);
+        for bad in [
+            "not base64!".to_owned(),
+            encode(&format!("x:n:{hash}:1")),
+            encode(&format!("a:z:{hash}:1")),
+            encode("a:n:nothex:1"),
+            encode(&format!("a:n:{hash}:soon")),
+            encode(&format!("a:e:{hash}:1")),
+            encode(&format!("a:a:{hash}:x:alias")),
+        ] {
+            assert!(KeyCursor::decode(&bad).is_err(), "{bad}");
+        }
+    }
+}
