@@ -22,6 +22,7 @@ mod isolation_site;
 mod keys;
 mod metrics;
 mod openapi;
+mod paging;
 mod policies;
 mod process;
 mod responses;
