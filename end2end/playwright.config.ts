@@ -11,7 +11,7 @@ export const admin = { email: "e2e-admin@example.org", password: "e2e password 1
 
 export default defineConfig({
   testDir: "./tests",
-  timeout: 60_000,
+  timeout: 120_000,
   expect: { timeout: 10_000 },
   fullyParallel: false,
   workers: 1,

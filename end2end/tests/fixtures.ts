@@ -1,24 +1,73 @@
+import AxeBuilder from "@axe-core/playwright";
 import { expect, Page, test as base } from "@playwright/test";
 import { admin } from "../playwright.config";
 
 export { admin, expect };
 
-/// Fails the test on any uncaught page error or console error (a hydration panic shows up here).
+/// The accessibility problems axe-core finds that fail a test: serious and critical ones.
+const FAILING_IMPACTS = ["serious", "critical"];
+
+/// Runs axe-core on the page as it is now; returns its serious and critical violations, one line
+/// each, naming the page, the rule and the elements.
+async function axeViolations(page: Page, when: string): Promise<string[]> {
+  const results = await new AxeBuilder({ page }).analyze();
+  return results.violations
+    .filter((v) => FAILING_IMPACTS.includes(v.impact ?? ""))
+    .map((v) => `${when} ${new URL(page.url()).pathname}: ${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+}
+
+/// What axe-core found so far in the running test; filled by `checkA11y`.
+let a11y: string[] = [];
+/// axe-core runs once at a time in a page: every check waits for the one before.
+let a11yQueue: Promise<void> = Promise.resolve();
+
+/// Checks the page as it is now with axe-core, keeping its serious and critical violations.
+/// Only the dashboard's own HTML pages: not a JSON answer shown as a page, nor another site's
+/// page that a test opens (the cross-site attacker's).
+function checkA11y(page: Page, when: string): Promise<void> {
+  a11yQueue = a11yQueue.then(() => runA11y(page, when));
+  return a11yQueue;
+}
+
+async function runA11y(page: Page, when: string) {
+  try {
+    const dashboard = base.info().project.use.baseURL;
+    if (!dashboard || new URL(page.url()).origin !== new URL(dashboard).origin) return;
+    if ((await page.evaluate(() => document.contentType)) !== "text/html") return;
+    a11y.push(...(await axeViolations(page, when)));
+  } catch (e) {
+    // The page navigated (or closed) while axe ran: the next page gets its own check.
+    if (!/context was destroyed|navigat|closed|Target page/i.test(String(e))) throw e;
+  }
+}
+
+/// For every test, automatically: fails it on any uncaught page error or console error (a
+/// hydration panic shows up here), and on any serious or critical accessibility violation of a
+/// page it visited. axe-core checks each page when it has loaded (one check at a time, beside
+/// the test's own steps), again at each screenshot, at both widths, and at the end.
 export const test = base.extend<{ errors: string[] }>({
-  errors: async ({ page }, use) => {
-    const errors: string[] = [];
-    page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
-    page.on("console", (m) => {
-      // A browser asks any page for /favicon.ico (a JSON answer shown as a page, too).
-      if (m.type() !== "error" || m.text().includes("favicon") || m.location().url.includes("/favicon.")) return;
-      // A server function that refuses what was sent answers 4xx, and Chromium logs that; the
-      // test checks the message the page shows instead. A 500 still fails the test.
-      const refused = /status of 4\d\d/.test(m.text()) && m.location().url.includes("/rpc/");
-      if (!refused) errors.push(`console: ${m.text()} (${m.location().url})`);
-    });
-    await use(errors);
-    expect(errors).toEqual([]);
-  },
+  errors: [
+    async ({ page }, use) => {
+      a11y = [];
+      a11yQueue = Promise.resolve();
+      page.on("load", () => void checkA11y(page, "on load"));
+      const errors: string[] = [];
+      page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
+      page.on("console", (m) => {
+        // A browser asks any page for /favicon.ico (a JSON answer shown as a page, too).
+        if (m.type() !== "error" || m.text().includes("favicon") || m.location().url.includes("/favicon.")) return;
+        // A server function that refuses what was sent answers 4xx, and Chromium logs that; the
+        // test checks the message the page shows instead. A 500 still fails the test.
+        const refused = /status of 4\d\d/.test(m.text()) && m.location().url.includes("/rpc/");
+        if (!refused) errors.push(`console: ${m.text()} (${m.location().url})`);
+      });
+      await use(errors);
+      if (!page.isClosed()) await checkA11y(page, "at the end");
+      expect(errors).toEqual([]);
+      expect([...new Set(a11y)]).toEqual([]);
+    },
+    { auto: true },
+  ],
 });
 
 export async function signIn(page: Page, email = admin.email, password = admin.password) {
@@ -49,6 +98,7 @@ export async function screenshot(page: Page, name: string, { fullPage = true } =
   for (const width of [1280, 375]) {
     await page.setViewportSize({ width, height: width === 375 ? 812 : 800 });
     await page.screenshot({ path: `screenshots/${name}-${width}.png`, fullPage });
+    await checkA11y(page, `${name} at ${width} px`);
   }
   await page.setViewportSize({ width: 1280, height: 800 });
 }

@@ -84,7 +84,7 @@ impl KeySort {
     }
 }
 
-/// What the key list asks for; also its URL query (`q`, `status`, `sort`, `page`).
+/// What the key list asks for; also its URL query (`q`, `status`, `sort`, `page`, `cursor`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct KeyListQuery {
@@ -92,8 +92,11 @@ pub struct KeyListQuery {
     pub q: String,
     pub status: StatusFilter,
     pub sort: KeySort,
-    /// From 1.
+    /// From 1. With a cursor, only the number the page is shown as.
     pub page: u32,
+    /// Where the page starts, as the server's previous answer gave it (`KeyPage::next`/`prev`);
+    /// empty for the page `page` names. Following cursors reads no skipped key.
+    pub cursor: String,
 }
 
 impl KeyListQuery {
@@ -111,6 +114,9 @@ impl KeyListQuery {
         }
         if self.page > 1 {
             params.push(("page", self.page.to_string()));
+        }
+        if !self.cursor.is_empty() {
+            params.push(("cursor", self.cursor.clone()));
         }
         if params.is_empty() {
             return "/keys".into();
@@ -219,6 +225,9 @@ pub struct KeyPage {
     pub now: i64,
     /// Whether the organisation has any key at all (tells "no keys yet" from "no match").
     pub any_keys: bool,
+    /// The cursors of the pages after and before this one, where there is one.
+    pub next: Option<String>,
+    pub prev: Option<String>,
 }
 
 /// Everything the key page shows.
@@ -411,8 +420,10 @@ mod tests {
     #[test]
     fn list_urls() {
         assert_eq!(KeyListQuery::default().href(), "/keys");
-        let q = KeyListQuery { q: "a b&c".into(), status: StatusFilter::Expired, sort: KeySort::Alias, page: 2 };
+        let q = KeyListQuery { q: "a b&c".into(), status: StatusFilter::Expired, sort: KeySort::Alias, page: 2, cursor: String::new() };
         assert_eq!(q.href(), "/keys?q=a+b%26c&status=expired&sort=alias&page=2");
+        let q = KeyListQuery { page: 3, cursor: "YTpu-_x".into(), ..KeyListQuery::default() };
+        assert_eq!(q.href(), "/keys?page=3&cursor=YTpu-_x");
     }
 
     #[test]

@@ -21,7 +21,7 @@ pub fn HomePage() -> impl IntoView {
                         <h2>"Use the REST API"</h2>
                         <p>"Scripts written for Tyk's Dashboard API work against Portcullis. Send your credential
                            (see " <a href="/profile">"Profile"</a> ") in the " <code>"Authorization"</code> " header:"</p>
-                        <pre><code>"curl -H \"Authorization: $PORTCULLIS_CREDENTIAL\" http://127.0.0.1:3000/api/users/me"</code></pre>
+                        <pre tabindex="0"><code>"curl -H \"Authorization: $PORTCULLIS_CREDENTIAL\" http://127.0.0.1:3000/api/users/me"</code></pre>
                     </section>
                 })
             })}

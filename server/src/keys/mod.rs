@@ -10,7 +10,7 @@ use crate::audit::{Action, Actor, Audit, Object};
 use crate::changes::{Change, Changes};
 use crate::limits::Limits;
 use crate::service_error::{Kind, ServiceError};
-use crate::store::{now, KeyFilter, KeyIndex, KeyRow, Store, StoreError};
+use crate::store::{now, KeyCursor, KeyFilter, KeyIndex, KeyRow, KeyWindow, Store, StoreError};
 use crate::vault::{Vault, VaultError};
 use app::model::{apply_policies, trial_expiry, validate_session_rules, KeyHash, OrgId, Policy, SessionState};
 pub use id::{KeyRef, Lookup};
@@ -138,6 +138,14 @@ pub struct KeyDefinition {
 }
 
 /// A key as the list shows it: its listed id (the hash, or the clear id of a basic-auth user).
+/// A window of a list: its items, how many match in all, and the cursors beside it.
+pub struct Paged<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+    pub prev: Option<KeyCursor>,
+    pub next: Option<KeyCursor>,
+}
+
 pub struct ListedKey {
     pub listed_id: String,
     pub row: KeyRow,
@@ -351,17 +359,50 @@ impl Keys {
 
     /// A page of keys matching the filter, and how many match in all.
     pub async fn list(&self, filter: &KeyFilter, limit: i64, offset: i64) -> Result<(Vec<ListedKey>, i64), KeyError> {
-        let (rows, total) = self.store.keys(filter, limit, offset).await?;
-        let keys = rows
+        let page = self.page(filter, &KeyWindow::Offset { limit, offset }).await?;
+        Ok((page.items, page.total))
+    }
+
+    /// A window of keys matching the filter, with the cursors of the windows beside it.
+    pub async fn page(&self, filter: &KeyFilter, window: &KeyWindow) -> Result<Paged<ListedKey>, KeyError> {
+        if let KeyWindow::Cursor { cursor, .. } = window {
+            if cursor.sort != filter.order {
+                return Err(invalid("cursor", "this cursor belongs to another order of the list"));
+            }
+        }
+        let rows = self.store.keys(filter, window).await?;
+        let items = rows
+            .rows
             .into_iter()
             .map(|row| ListedKey { listed_id: row.key_id.clone().unwrap_or_else(|| row.key_hash.to_string()), row })
             .collect();
-        Ok((keys, total))
+        Ok(Paged { items, total: rows.total, prev: rows.prev, next: rows.next })
     }
 
-    /// Like `list`, with every key's effective session.
-    pub async fn detailed(&self, filter: &KeyFilter, limit: i64, offset: i64) -> Result<(Vec<KeyData>, i64), KeyError> {
-        let (keys, total) = self.list(filter, limit, offset).await?;
+    /// Like `page`, with every key's effective session.
+    pub async fn detailed(&self, filter: &KeyFilter, window: &KeyWindow) -> Result<Paged<KeyData>, KeyError> {
+        let page = self.page(filter, window).await?;
+        let items = self.with_sessions(page.items).await?;
+        Ok(Paged { items, total: page.total, prev: page.prev, next: page.next })
+    }
+
+    /// One window of a list read to its end, without counting: its keys and the cursor after.
+    pub async fn window(&self, filter: &KeyFilter, window: &KeyWindow) -> Result<(Vec<ListedKey>, Option<KeyCursor>), KeyError> {
+        let (rows, next) = self.store.keys_uncounted(filter, window).await?;
+        let items = rows
+            .into_iter()
+            .map(|row| ListedKey { listed_id: row.key_id.clone().unwrap_or_else(|| row.key_hash.to_string()), row })
+            .collect();
+        Ok((items, next))
+    }
+
+    /// Like `window`, with every key's effective session.
+    pub async fn detailed_window(&self, filter: &KeyFilter, window: &KeyWindow) -> Result<(Vec<KeyData>, Option<KeyCursor>), KeyError> {
+        let (items, next) = self.window(filter, window).await?;
+        Ok((self.with_sessions(items).await?, next))
+    }
+
+    async fn with_sessions(&self, keys: Vec<ListedKey>) -> Result<Vec<KeyData>, KeyError> {
         let mut out = Vec::with_capacity(keys.len());
         for k in keys {
             let own = parse_session(&k.row)?;
@@ -369,7 +410,7 @@ impl Keys {
             let missing_policies = self.lookup_policies(&k.row.org_id, &own).await?.1;
             out.push(KeyData { key_id: k.listed_id, key_hash: k.row.key_hash, data, missing_policies });
         }
-        Ok((out, total))
+        Ok(out)
     }
 
     /// Sets a key's policies (Tyk's `POST /tyk/keys/policy/{keyHash}`).

@@ -6,12 +6,15 @@ use super::responses::{AllKeys, ApiResponse, KeyData, Keys, KeysDetailed, Meta};
 use super::{pages, PAGE_SIZE};
 use crate::auth::ApiUser;
 use crate::keys::id::is_set;
-use crate::keys::{KeyRef, Lookup, NewKey, Scope};
+use crate::keys::{KeyError, KeyRef, Lookup, NewKey, Paged, Scope};
 use crate::state::AppState;
-use crate::store::{KeyFilter, UserRow};
+use crate::store::{KeyCursor, KeyFilter, KeyWindow, UserRow};
 use app::model::{OrgId, SessionState};
 use super::query::Query;
 use axum::extract::{Path, State};
+use axum::body::{Body, Bytes};
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -58,6 +61,10 @@ struct ListQuery {
     /// Only keys that apply this policy id (Portcullis's own filter).
     #[serde(default)]
     policy: String,
+    /// Keyset paging (Portcullis's own): empty for the page `p` names, with `next` and `prev`
+    /// cursors in the answer; a cursor from an answer for the page it points to (`p` is then
+    /// ignored). A cursor reads the list without counting the keys before it.
+    cursor: Option<String>,
 }
 
 /// The API filter of the organisation-wide lists (the per-API lists take it from the path).
@@ -70,8 +77,15 @@ struct ApiFilter {
 }
 
 impl ListQuery {
-    fn filter(self, org_id: &OrgId, api_id: String) -> (KeyFilter, i64, i64) {
+    fn filter(self, org_id: &OrgId, api_id: String) -> Result<(KeyFilter, KeyWindow, bool), DashboardError> {
         let (limit, offset) = super::PageQuery { p: self.p, q: String::new() }.window();
+        let window = match self.cursor.as_deref().map(str::trim) {
+            None | Some("") => KeyWindow::Offset { limit, offset },
+            Some(c) => {
+                let cursor = KeyCursor::decode(c).map_err(|e| KeyError::Invalid { field: "cursor".into(), message: e.to_string() })?;
+                KeyWindow::Cursor { cursor, limit: PAGE_SIZE }
+            }
+        };
         let filter = KeyFilter {
             org_id: Some(org_id.clone()),
             api_id: KeyFilter::text(&api_id),
@@ -81,7 +95,7 @@ impl ListQuery {
             q: KeyFilter::text(&self.q),
             ..KeyFilter::default()
         };
-        (filter, limit, offset)
+        Ok((filter, window, self.cursor.is_some()))
     }
 }
 
@@ -249,11 +263,16 @@ async fn list(
     State(s): State<AppState>,
     Query(q): Query<ListQuery>,
     Query(f): Query<ApiFilter>,
-) -> Result<Json<Keys>, DashboardError> {
-    let (filter, limit, offset) = q.filter(&user.org_id, f.api_id);
-    let (keys, total) = s.keys.list(&filter, limit, offset).await?;
-    let keys = keys.into_iter().map(|k| k.listed_id).collect();
-    Ok(Json(Keys { data: AllKeys { keys }, pages: page_count(total, limit) }))
+) -> Result<Response, DashboardError> {
+    let (filter, window, cursors) = q.filter(&user.org_id, f.api_id)?;
+    if everything(&window) {
+        return Ok(stream_all(s, filter, Listing::Ids));
+    }
+    let page = s.keys.page(&filter, &window).await?;
+    let pages = page_count(page.total, &window);
+    let cursors = cursors_of(cursors, &page);
+    let keys = page.items.into_iter().map(|k| k.listed_id).collect();
+    Ok(Json(Keys { data: AllKeys { keys }, pages, next: cursors.0, prev: cursors.1 }).into_response())
 }
 
 /// List the keys of an API
@@ -268,7 +287,7 @@ async fn list_for_api(
     State(s): State<AppState>,
     Path(api_id): Path<String>,
     Query(q): Query<ListQuery>,
-) -> Result<Json<Keys>, DashboardError> {
+) -> Result<Response, DashboardError> {
     // Internal or external API id; another organisation's API does not exist for the caller.
     let api = s.apis.get(&user.org_id, &api_id).await?;
     list(ApiUser(user), State(s), Query(q), Query(ApiFilter { api_id: api.row.api_id })).await
@@ -283,7 +302,7 @@ async fn list_for_api(
         (status = 200, description = "A page of the hashes of the matching keys", body = Keys),
         (status = 404, description = "No such API", body = ApiResponse),
     ))]
-async fn search_for_api(user: ApiUser, s: State<AppState>, api_id: Path<String>, q: Query<ListQuery>) -> Result<Json<Keys>, DashboardError> {
+async fn search_for_api(user: ApiUser, s: State<AppState>, api_id: Path<String>, q: Query<ListQuery>) -> Result<Response, DashboardError> {
     list_for_api(user, s, api_id, q).await
 }
 
@@ -296,11 +315,16 @@ async fn detailed(
     State(s): State<AppState>,
     Query(q): Query<ListQuery>,
     Query(f): Query<ApiFilter>,
-) -> Result<Json<KeysDetailed>, DashboardError> {
-    let (filter, limit, offset) = q.filter(&user.org_id, f.api_id);
-    let (keys, total) = s.keys.detailed(&filter, limit, offset).await?;
-    let keys = keys.into_iter().map(KeyData::from).collect();
-    Ok(Json(KeysDetailed { keys, pages: page_count(total, limit) }))
+) -> Result<Response, DashboardError> {
+    let (filter, window, cursors) = q.filter(&user.org_id, f.api_id)?;
+    if everything(&window) {
+        return Ok(stream_all(s, filter, Listing::Detailed));
+    }
+    let page = s.keys.detailed(&filter, &window).await?;
+    let pages = page_count(page.total, &window);
+    let cursors = cursors_of(cursors, &page);
+    let keys = page.items.into_iter().map(KeyData::from).collect();
+    Ok(Json(KeysDetailed { keys, pages, next: cursors.0, prev: cursors.1 }).into_response())
 }
 
 /// Check a key definition
@@ -383,11 +407,96 @@ async fn delete_for_api(
     delete(ApiUser(user), State(s), Path(key_id), Query(r)).await
 }
 
-fn page_count(total: i64, limit: i64) -> i64 {
-    if limit == i64::MAX {
-        1
-    } else {
-        debug_assert_eq!(limit, PAGE_SIZE);
-        pages(total)
+/// Windows of this many keys make up an answer that lists every key.
+const STREAM_WINDOW: i64 = 200;
+
+/// Whether a list asks for every key at once (`p=-1`).
+fn everything(window: &KeyWindow) -> bool {
+    matches!(window, KeyWindow::Offset { limit: i64::MAX, .. })
+}
+
+#[derive(Clone, Copy)]
+enum Listing {
+    Ids,
+    Detailed,
+}
+
+/// Every key at once (`p=-1`), in Tyk's shape, written as it is read a window at a time: the
+/// answer for a million keys holds one window in memory, not the list. The windows follow
+/// cursors, so a key created or deleted meanwhile is listed once or not at all. A failure after
+/// the first bytes can only end the body early (the status is sent): the JSON is then cut short.
+fn stream_all(s: AppState, filter: KeyFilter, listing: Listing) -> Response {
+    use futures_util::stream;
+    enum Step {
+        Head,
+        Window(KeyWindow, bool),
+        Tail,
+        Done,
     }
+    let (head, tail): (&'static str, &'static str) = match listing {
+        Listing::Ids => (r#"{"data":{"keys":["#, r#"]},"pages":1}"#),
+        Listing::Detailed => (r#"{"keys":["#, r#"],"pages":1}"#),
+    };
+    let body = stream::unfold(Step::Head, move |step| {
+        let (s, filter) = (s.clone(), filter.clone());
+        async move {
+            let (window, nothing_yet) = match step {
+                Step::Head => return Some((Ok(Bytes::from_static(head.as_bytes())), Step::Window(KeyWindow::Offset { limit: STREAM_WINDOW, offset: 0 }, true))),
+                Step::Tail => return Some((Ok(Bytes::from_static(tail.as_bytes())), Step::Done)),
+                Step::Done => return None,
+                Step::Window(window, nothing_yet) => (window, nothing_yet),
+            };
+            let items: Result<(Vec<Vec<u8>>, Option<KeyCursor>), String> = match listing {
+                Listing::Ids => match s.keys.window(&filter, &window).await {
+                    Ok((keys, next)) => keys.iter().map(|k| serde_json::to_vec(&k.listed_id)).collect::<Result<_, _>>().map(|v| (v, next)).map_err(|e| e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                },
+                Listing::Detailed => match s.keys.detailed_window(&filter, &window).await {
+                    Ok((keys, next)) => keys
+                        .into_iter()
+                        .map(|k| serde_json::to_vec(&KeyData::from(k)))
+                        .collect::<Result<_, _>>()
+                        .map(|v| (v, next))
+                        .map_err(|e| e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                },
+            };
+            let (items, next) = match items {
+                Ok(done) => done,
+                Err(e) => {
+                    tracing::error!(error = %e, "listing every key failed midway");
+                    return Some((Err(std::io::Error::other(e)), Step::Done));
+                }
+            };
+            let empty = items.is_empty();
+            let mut out = Vec::new();
+            for (i, item) in items.into_iter().enumerate() {
+                if i > 0 || !nothing_yet {
+                    out.push(b',');
+                }
+                out.extend(item);
+            }
+            let step = match next {
+                Some(cursor) => Step::Window(KeyWindow::Cursor { cursor, limit: STREAM_WINDOW }, nothing_yet && empty),
+                None => Step::Tail,
+            };
+            Some((Ok(Bytes::from(out)), step))
+        }
+    });
+    ([(CONTENT_TYPE, "application/json")], Body::from_stream(body)).into_response()
+}
+
+fn page_count(total: i64, window: &KeyWindow) -> i64 {
+    match window {
+        KeyWindow::Offset { limit: i64::MAX, .. } => 1,
+        _ => pages(total),
+    }
+}
+
+/// The (next, prev) cursors of a page, for an answer to a list asked with `cursor`.
+fn cursors_of<T>(asked: bool, page: &Paged<T>) -> (Option<String>, Option<String>) {
+    if !asked {
+        return (None, None);
+    }
+    (page.next.as_ref().map(KeyCursor::encode), page.prev.as_ref().map(KeyCursor::encode))
 }

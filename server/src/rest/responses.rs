@@ -188,6 +188,15 @@ pub struct AllKeys {
 pub struct Keys {
     pub data: AllKeys,
     pub pages: i64,
+    /// Pass as `cursor` for the keys after this page: only in answers to a list asked with
+    /// `cursor` (Portcullis's own), absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false)]
+    pub next: Option<String>,
+    /// Pass as `cursor` for the keys before this page, likewise; absent on the first page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false)]
+    pub prev: Option<String>,
 }
 
 /// A page of keys with their sessions.
@@ -195,7 +204,17 @@ pub struct Keys {
 pub struct KeysDetailed {
     pub keys: Vec<KeyData>,
     pub pages: i64,
+    /// Pass as `cursor` for the keys after this page: only in answers to a list asked with
+    /// `cursor` (Portcullis's own), absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false)]
+    pub next: Option<String>,
+    /// Pass as `cursor` for the keys before this page, likewise; absent on the first page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false)]
+    pub prev: Option<String>,
 }
+
 
 /// An API definition as Tyk's Dashboard wraps it. A bare definition is accepted on input too.
 #[derive(Debug, Serialize, ToSchema)]

@@ -17,7 +17,7 @@ mod users;
 pub use analytics::HourlyRow;
 pub use apis::{ApiRoute, ApiRow};
 pub use audit::AuditRow;
-pub use keys::{KeyFilter, KeyIndex, KeyRow, KeyWriter};
+pub use keys::{BadCursor, Dir, KeyCursor, KeyFilter, KeyIndex, KeyRow, KeyRows, KeyWindow, KeyWriter};
 pub use policies::PolicyRow;
 pub use orgs::OrgRow;
 pub use users::{NewUser, UserChange, UserRow};

@@ -9,7 +9,7 @@ use crate::apis::{Api, ApiError, Apis};
 use crate::keys::{KeyError, KeyRef, Keys, Lookup, NewKey, Scope};
 use crate::policies::{Policies, PolicyError};
 use crate::service_error::{Kind, ServiceError};
-use crate::store::{now, KeyFilter, UserRow};
+use crate::store::{now, KeyCursor, KeyFilter, KeyWindow, UserRow};
 use app::backend::DashboardBackend;
 use app::model::{
     validate_api_form, validate_key_form, validate_policy_form, ApiChoice, ApiDefinition, ApiDetail, ApiForm, ApiSummary,
@@ -294,20 +294,28 @@ impl DashboardBackend for DashboardService {
         };
         let per_page = i64::from(KEYS_PER_PAGE);
         let page = query.page.max(1);
-        let (keys, total) =
-            self.keys.detailed(&filter, per_page, i64::from(page - 1) * per_page).await.map_err(key_error)?;
+        let window = if query.cursor.is_empty() {
+            KeyWindow::Offset { limit: per_page, offset: i64::from(page - 1) * per_page }
+        } else {
+            let cursor = KeyCursor::decode(&query.cursor).map_err(|_| AppError::Invalid { field: "cursor".into(), message: "This page link is not valid: start from the first page.".into() })?;
+            KeyWindow::Cursor { cursor, limit: per_page }
+        };
+        let listed = self.keys.detailed(&filter, &window).await.map_err(key_error)?;
+        let total = listed.total;
         let any_keys = total > 0 || {
             let all = KeyFilter { org_id: Some(user.org_id.clone()), ..KeyFilter::default() };
             self.keys.list(&all, 0, 0).await.map_err(key_error)?.1 > 0
         };
         let names = self.names(&user.org_id).await?;
         Ok(KeyPage {
-            keys: keys.iter().map(|k| summary(k.key_hash.clone(), &k.data, &names, now)).collect(),
+            keys: listed.items.iter().map(|k| summary(k.key_hash.clone(), &k.data, &names, now)).collect(),
             total,
             page,
             pages: ((total + per_page - 1) / per_page).max(1) as u32,
             now,
             any_keys,
+            next: listed.next.as_ref().map(KeyCursor::encode),
+            prev: listed.prev.as_ref().map(KeyCursor::encode),
         })
     }
 

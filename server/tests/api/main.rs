@@ -23,6 +23,7 @@ mod isolation_site;
 mod keys;
 mod metrics;
 mod openapi;
+mod paging;
 mod policies;
 mod process;
 mod responses;

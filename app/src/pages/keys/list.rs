@@ -1,6 +1,6 @@
 //! The key list: search, status filters, sorting, pages; and looking a key up by its value.
-//! Everything the list shows is in the URL (`?q=&status=&sort=&page=`), so it works, and can
-//! be bookmarked, without JavaScript.
+//! Everything the list shows is in the URL (`?q=&status=&sort=&page=&cursor=`), so it works,
+//! and can be bookmarked, without JavaScript. Next and Previous follow the server's cursors.
 
 use crate::api::{list_keys, lookup_key};
 use crate::components::action::form_call;
@@ -22,6 +22,7 @@ pub fn use_list_query() -> Memo<KeyListQuery> {
             status: StatusFilter::from_slug(&q.get("status").unwrap_or_default()),
             sort: KeySort::from_slug(&q.get("sort").unwrap_or_default()),
             page: q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1).max(1),
+            cursor: q.get("cursor").unwrap_or_default(),
         }
     })
 }
@@ -71,7 +72,7 @@ fn KeySearch(query: Memo<KeyListQuery>) -> impl IntoView {
             <script nonce=leptos::nonce::use_nonce() inner_html=SORT_SUBMITS></script>
             <nav class="filters" aria-label="Status">
                 {StatusFilter::ALL.into_iter().map(|f| {
-                    let href = move || KeyListQuery { status: f, page: 1, ..query.get() }.href();
+                    let href = move || KeyListQuery { status: f, page: 1, cursor: String::new(), ..query.get() }.href();
                     let current = move || (query.get().status == f).then_some("page");
                     view! { <a href=href aria-current=current class="filter">{f.label()}</a> }
                 }).collect_view()}
@@ -113,8 +114,8 @@ fn KeyTable(page: KeyPage, query: KeyListQuery) -> impl IntoView {
     }
     let now = page.now;
     let rows = page.keys.into_iter().map(|k| view! { <KeyRow key=k now=now/> }).collect_view();
-    let prev = (page.page > 1).then(|| KeyListQuery { page: page.page - 1, ..query.clone() }.href());
-    let next = (page.page < page.pages).then(|| KeyListQuery { page: page.page + 1, ..query.clone() }.href());
+    let prev = page.prev.map(|cursor| KeyListQuery { page: page.page.saturating_sub(1).max(1), cursor, ..query.clone() }.href());
+    let next = page.next.map(|cursor| KeyListQuery { page: page.page + 1, cursor, ..query.clone() }.href());
     let summary = format!("Page {} of {} · {}", page.page, page.pages, format::count(page.total, "key"));
     view! {
         <DataTable caption="Keys" class="keys-table" columns=&["Key", "Policies", "APIs", "Expires", "Quota", "Status"]>
