@@ -199,6 +199,11 @@ impl Keys {
         }
         let (policies, missing_policies) = self.prepare(org_id, &mut s).await?;
 
+        if !matches!(kind, NewKey::Basic(_)) {
+            // Only a basic-auth user has a password: one sent with any other key is dropped,
+            // never stored (in clear) in its session or the audit trail.
+            s.basic_auth_data = Default::default();
+        }
         let (key_id, basic_username) = match kind {
             NewKey::Generated => (id::generate(org_id), None),
             NewKey::Custom(requested) => {

@@ -310,8 +310,30 @@ async fn unauthenticated_key_routes(db: Db) {
     }
 }
 
+/// A password sent with a key that is not a basic-auth user is dropped: not stored, in clear or
+/// otherwise, nor written to the audit trail.
+async fn a_token_keys_password_is_never_stored(db: Db) {
+    let Some(app) = spawn_app(db).await else { return };
+    let c = app.caller("Acme").await;
+    let api = app.create_api(&c, "Orders", "/orders/").await;
+    let secret = "hunter2-not-for-storage";
+    for (path, body) in [
+        ("/api/keys", json!({ "access_rights": rights(&api, "v1"), "basic_auth_data": { "user": "ann", "password": secret } })),
+        ("/api/keys/custom-with-password", json!({ "access_rights": rights(&api, "v1"), "basic_auth_data": { "password": secret } })),
+    ] {
+        let created = json_of(app.post(&c, path, &body).await, StatusCode::OK).await;
+        let hash = created["key_hash"].as_str().unwrap();
+        assert!(!created.to_string().contains(secret));
+        let row = app.state.store.key(&stored(hash)).await.unwrap().unwrap();
+        assert!(!row.session.contains(secret), "{}", row.session);
+    }
+    let audit = app.get(&c, "/api/audit").await.text().await.unwrap();
+    assert!(!audit.contains(secret));
+}
+
 crate::on_both_databases!(
     seed_004_custom_key_verbatim,
+    a_token_keys_password_is_never_stored,
     generated_keys_are_shown_once,
     wrong_types_and_bad_bodies,
     rights_and_policies_must_exist_in_the_org,
