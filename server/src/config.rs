@@ -127,14 +127,14 @@ pub struct SecurityConfig {
     /// MiB of memory the gateway's cache of keys in use may take (an estimate per key); past
     /// it the least recently used keys are dropped, to be loaded again when next used.
     #[arg(long, env = "PORTCULLIS_KEY_CACHE_MB", default_value_t = DEFAULT_KEY_CACHE_MB)]
-    pub key_cache_mb: usize,
+    pub key_cache_mb: f64,
 }
 
 pub const DEFAULT_HEADER_TIMEOUT: f64 = 10.0;
 pub const DEFAULT_IDLE_TIMEOUT: f64 = 75.0;
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 pub const DEFAULT_DETAILED_BODY_KB: usize = 64;
-pub const DEFAULT_KEY_CACHE_MB: usize = 256;
+pub const DEFAULT_KEY_CACHE_MB: f64 = 256.0;
 
 impl Default for SecurityConfig {
     fn default() -> Self {

@@ -150,7 +150,7 @@ impl Application {
         let gw = Arc::new(
             Gateway::new(store.clone(), keys.clone(), limits.clone(), analytics, metrics.clone(), upstream_timeout, gateway_threads, egress)
                 .with_detailed_body_limit(config.security.detailed_body_kb.saturating_mul(1024))
-                .with_key_cache_budget(config.security.key_cache_mb.saturating_mul(1 << 20)),
+                .with_key_cache_budget((config.security.key_cache_mb.max(0.0) * (1 << 20) as f64) as usize),
         );
         gw.subscribe(&changes);
 

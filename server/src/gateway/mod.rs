@@ -100,7 +100,7 @@ impl Gateway {
     ) -> Self {
         Self {
             registry: ApiRegistry::default(),
-            cache: KeyCache::new(crate::config::DEFAULT_KEY_CACHE_MB << 20, cache::MAX_MISSING, &metrics),
+            cache: KeyCache::new((crate::config::DEFAULT_KEY_CACHE_MB * (1 << 20) as f64) as usize, cache::MAX_MISSING, &metrics),
             limits,
             metrics,
             store,
