@@ -25,9 +25,10 @@ const NEGATIVE_TTL: Duration = Duration::from_secs(5);
 /// Unknown keys remembered at most: enough to spare the database a repeated bad key, small
 /// enough (about 1.5 MB) that a flood costs nothing.
 pub const MAX_MISSING: usize = 10_000;
-/// What one cached key costs beyond its strings: the map slot, the hash, the `LiveKey` itself
-/// and the allocator's rounding (measured, see the tests).
-const ENTRY_OVERHEAD: usize = 512;
+/// What one cached key costs beyond what its session holds: its map slot, the `LiveKey` and
+/// its `Arc` counts, the hash's 64 characters, and an allowance for the allocator's rounding
+/// and the map's spare capacity.
+const ENTRY_OVERHEAD: usize = std::mem::size_of::<(KeyHash, Entry)>() + std::mem::size_of::<LiveKey>() + 16 + 64 + 128;
 
 struct Entry {
     key: Arc<LiveKey>,
@@ -343,4 +344,18 @@ mod tests {
         assert!(matches!(cache.get(&h("b")), Cached::Found(_)));
         assert_eq!(cache.sizes().0, 1);
     }
+
+    #[test]
+    fn a_typical_key_is_counted_at_a_few_kilobytes() {
+        let session = serde_json::from_value(serde_json::json!({
+            "alias": "mobile-app-1234", "rate": 100, "per": 60, "quota_max": 10000, "quota_renewal_rate": 86400,
+            "access_rights": { "a1b2c3d4e5f6": { "api_id": "a1b2c3d4e5f6", "api_name": "payments", "versions": ["Default"] } },
+            "tags": ["mobile", "eu"], "meta_data": { "customer": "c-981234" }, "apply_policies": ["gold"]
+        }))
+        .unwrap();
+        let k = LiveKey { session, ..Arc::try_unwrap(key("k")).ok().unwrap() };
+        let bytes = footprint(&k);
+        assert!((1_000..8_000).contains(&bytes), "{bytes}");
+    }
 }
+

@@ -174,11 +174,6 @@ impl Limits {
         self.rate.sweep(mono_nanos()) + self.quotas.sweep(crate::store::now()).await
     }
 
-    /// How many rate cells and quota counters are in memory.
-    pub fn sizes(&self) -> (usize, usize) {
-        (self.rate.count(), self.quotas.count())
-    }
-
     /// A key's live quota usage.
     pub async fn usage(&self, key_hash: &KeyHash, scope: &str) -> Result<Option<QuotaState>, crate::store::StoreError> {
         let key_hash = key_hash.as_str();

@@ -71,11 +71,12 @@ async fn deleted_keys_leave_no_limiter_state(db: Db) {
     let up = spawn_upstream().await;
     let c = app.caller("Acme").await;
     let api = app.create_gateway_api(&c, "/d/", &up, json!({})).await;
+    // Limits long enough that no sweep finds them idle while the test runs.
     let (rate, quota, known) = (metric(&app, RATE_CELLS).await, metric(&app, QUOTA_COUNTERS).await, metric(&app, KNOWN).await);
     let mut keys = Vec::new();
     for _ in 0..20 {
         let k = app
-            .create_key(&c, json!({ "access_rights": rights(&api, "Default"), "rate": 100, "per": 60,
+            .create_key(&c, json!({ "access_rights": rights(&api, "Default"), "rate": 1, "per": 3600,
                                      "quota_max": 1000, "quota_renewal_rate": 3600 }))
             .await;
         let key = k["key_id"].as_str().unwrap().to_owned();
