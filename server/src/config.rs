@@ -86,7 +86,8 @@ pub struct Config {
 }
 
 /// What keeps tenants and clients where they belong: where upstreams may be, who may read the
-/// metrics, and how long and how many connections a listener holds.
+/// metrics, how long and how many connections a listener holds, and how much memory the
+/// gateway's key cache may take.
 #[derive(Args, Clone, Debug)]
 pub struct SecurityConfig {
     /// Addresses upstreams and webhook targets may use although they are refused by default
@@ -122,12 +123,18 @@ pub struct SecurityConfig {
     /// `enable_detailed_recording`; the rest is streamed, not kept.
     #[arg(long, env = "PORTCULLIS_DETAILED_BODY_KB", default_value_t = DEFAULT_DETAILED_BODY_KB)]
     pub detailed_body_kb: usize,
+
+    /// MiB of memory the gateway's cache of keys in use may take (an estimate per key); past
+    /// it the least recently used keys are dropped, to be loaded again when next used.
+    #[arg(long, env = "PORTCULLIS_KEY_CACHE_MB", default_value_t = DEFAULT_KEY_CACHE_MB)]
+    pub key_cache_mb: f64,
 }
 
 pub const DEFAULT_HEADER_TIMEOUT: f64 = 10.0;
 pub const DEFAULT_IDLE_TIMEOUT: f64 = 75.0;
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 pub const DEFAULT_DETAILED_BODY_KB: usize = 64;
+pub const DEFAULT_KEY_CACHE_MB: f64 = 256.0;
 
 impl Default for SecurityConfig {
     fn default() -> Self {
@@ -139,6 +146,7 @@ impl Default for SecurityConfig {
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             detailed_body_kb: DEFAULT_DETAILED_BODY_KB,
+            key_cache_mb: DEFAULT_KEY_CACHE_MB,
         }
     }
 }

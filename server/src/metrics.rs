@@ -1,5 +1,6 @@
 //! `/metrics` in Prometheus's text format: requests by API and status, refusals by reason,
-//! key cache hits, and how long Redis and the database take. One registry per node.
+//! key cache hits, how much the key cache and the limiters hold, and how long Redis and the
+//! database take. One registry per node.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -27,6 +28,16 @@ pub struct ResultLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CacheLabels {
+    pub cache: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LimiterLabels {
+    pub limiter: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct OperationLabels {
     pub operation: &'static str,
 }
@@ -43,6 +54,15 @@ pub struct Metrics {
     /// `key_cache_lookups{result="hit"}` and `{result="miss"}`, looked up once.
     pub cache_hit: Counter,
     pub cache_miss: Counter,
+    /// `key_cache_entries{cache="known"}` and `{cache="unknown"}`.
+    pub key_cache_found: Gauge,
+    pub key_cache_missing: Gauge,
+    pub key_cache_bytes: Gauge,
+    pub key_cache_budget_bytes: Gauge,
+    pub key_cache_evictions: Counter,
+    /// `limiter_entries{limiter="rate"}` and `{limiter="quota"}`: cells and counters in memory.
+    pub rate_entries: Gauge,
+    pub quota_entries: Gauge,
     pub limiter_unavailable: Counter,
     /// bcrypt verifications of basic-auth passwords (decoys for unknown users included).
     pub password_hashes: Counter,
@@ -61,6 +81,16 @@ impl Default for Metrics {
         registry.register("gateway_refusals", "Gateway requests refused, by reason", refusals.clone());
         let key_cache = Family::<ResultLabels, Counter>::default();
         registry.register("key_cache_lookups", "Key lookups by the gateway: hit (cached) or miss (loaded)", key_cache.clone());
+        let key_cache_entries = Family::<CacheLabels, Gauge>::default();
+        registry.register("key_cache_entries", "Keys in the gateway's cache: known (sessions) or unknown (remembered as missing)", key_cache_entries.clone());
+        let key_cache_bytes = Gauge::default();
+        registry.register("key_cache_bytes", "Estimated memory held by the known keys in the gateway's cache", key_cache_bytes.clone());
+        let key_cache_budget_bytes = Gauge::default();
+        registry.register("key_cache_budget_bytes", "The memory budget of the gateway's key cache (PORTCULLIS_KEY_CACHE_MB)", key_cache_budget_bytes.clone());
+        let key_cache_evictions = Counter::default();
+        registry.register("key_cache_evictions", "Known keys dropped from the cache to stay within its budget", key_cache_evictions.clone());
+        let limiter_entries = Family::<LimiterLabels, Gauge>::default();
+        registry.register("limiter_entries", "Per-key limiter state in memory: rate cells and quota counters", limiter_entries.clone());
         let limiter_unavailable = Counter::default();
         registry.register(
             "limiter_unavailable",
@@ -88,7 +118,30 @@ impl Default for Metrics {
         );
         let cache_hit = key_cache.get_or_create(&ResultLabels { result: "hit" }).clone();
         let cache_miss = key_cache.get_or_create(&ResultLabels { result: "miss" }).clone();
-        Self { registry, requests, refusals, cache_hit, cache_miss, limiter_unavailable, password_hashes, redis_seconds, redis_up, database_seconds, change_notices }
+        let key_cache_found = key_cache_entries.get_or_create(&CacheLabels { cache: "known" }).clone();
+        let key_cache_missing = key_cache_entries.get_or_create(&CacheLabels { cache: "unknown" }).clone();
+        let rate_entries = limiter_entries.get_or_create(&LimiterLabels { limiter: "rate" }).clone();
+        let quota_entries = limiter_entries.get_or_create(&LimiterLabels { limiter: "quota" }).clone();
+        Self {
+            registry,
+            requests,
+            refusals,
+            cache_hit,
+            cache_miss,
+            key_cache_found,
+            key_cache_missing,
+            key_cache_bytes,
+            key_cache_budget_bytes,
+            key_cache_evictions,
+            rate_entries,
+            quota_entries,
+            limiter_unavailable,
+            password_hashes,
+            redis_seconds,
+            redis_up,
+            database_seconds,
+            change_notices,
+        }
     }
 }
 

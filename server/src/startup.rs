@@ -126,7 +126,7 @@ impl Application {
             ),
             None => None,
         };
-        let limits = Arc::new(Limits::new(Arc::new(Quotas::new(store.clone())), redis, config.redis_fallback, metrics.clone()));
+        let limits = Arc::new(Limits::new(Arc::new(Quotas::with_gauge(store.clone(), metrics.quota_entries.clone())), redis, config.redis_fallback, metrics.clone()));
         limits.spawn_flusher(Duration::from_millis(config.quota_flush_ms.max(10)));
         if let DatabaseUrl::Postgres(url) = &database {
             crate::changes::listen::spawn(url.clone(), store.clone(), changes.clone(), Duration::from_millis(config.resync_ms), metrics.clone());
@@ -149,7 +149,8 @@ impl Application {
         };
         let gw = Arc::new(
             Gateway::new(store.clone(), keys.clone(), limits.clone(), analytics, metrics.clone(), upstream_timeout, gateway_threads, egress)
-                .with_detailed_body_limit(config.security.detailed_body_kb.saturating_mul(1024)),
+                .with_detailed_body_limit(config.security.detailed_body_kb.saturating_mul(1024))
+                .with_key_cache_budget((config.security.key_cache_mb.max(0.0) * (1 << 20) as f64) as usize),
         );
         gw.subscribe(&changes);
 

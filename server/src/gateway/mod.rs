@@ -100,7 +100,7 @@ impl Gateway {
     ) -> Self {
         Self {
             registry: ApiRegistry::default(),
-            cache: KeyCache::default(),
+            cache: KeyCache::new((crate::config::DEFAULT_KEY_CACHE_MB * (1 << 20) as f64) as usize, cache::MAX_MISSING, &metrics),
             limits,
             metrics,
             store,
@@ -117,6 +117,12 @@ impl Gateway {
             keys,
             detailed_body_limit: DEFAULT_DETAILED_BODY_KB * 1024,
         }
+    }
+
+    /// How much memory (estimated) the cache of known keys may take.
+    pub fn with_key_cache_budget(mut self, bytes: usize) -> Self {
+        self.cache = KeyCache::new(bytes, cache::MAX_MISSING, &self.metrics);
+        self
     }
 
     /// How much of each request and response body detailed recording keeps.

@@ -354,7 +354,7 @@ impl Keys {
         if !self.store.delete_key(&row.org_id, &row.key_hash).await? {
             return Err(KeyError::NotFound);
         }
-        self.limits.reset(&row.key_hash).await;
+        self.limits.forget(&row.key_hash).await;
         self.changes.publish(Change::Key { key_hash: row.key_hash.clone() });
         let before = serde_json::from_str::<Value>(&row.session).ok();
         self.audit.record(&row.org_id, actor, Action::Deleted, Object::Key, row.key_hash.as_str(), before.as_ref(), None).await?;

@@ -4,6 +4,10 @@
 //! in batches. In a cluster (`PORTCULLIS_REDIS_URL`) both live in Redis (`redis`), checked by
 //! one script in one round trip, so every node sees the same counts. `Limits` chooses between
 //! them, and decides what happens while Redis is unreachable.
+//!
+//! Memory holds the state of keys in use only: a deleted key's goes at once (`forget`), an
+//! idle key's at the next sweep, once its rate window has passed and its quota counts are
+//! written back.
 
 pub mod guesses;
 pub mod quota;
@@ -15,6 +19,10 @@ use app::model::KeyHash;
 use quota::{QuotaDecision, QuotaState, Quotas};
 use rate::{Decision, Rate, RateLimiter};
 use std::sync::Arc;
+use std::time::Duration;
+
+/// How often idle limiter state is looked for.
+const SWEEP_EVERY: Duration = Duration::from_secs(10);
 
 /// Nanoseconds on a monotonic clock shared by the limiters.
 pub fn mono_nanos() -> u64 {
@@ -84,7 +92,7 @@ pub struct Limits {
 
 impl Limits {
     pub fn new(quotas: Arc<Quotas>, redis: Option<Arc<redis::RedisCounters>>, fallback: RedisFallback, metrics: Arc<Metrics>) -> Self {
-        Self { rate: RateLimiter::default(), quotas, redis, fallback, metrics }
+        Self { rate: RateLimiter::new(metrics.rate_entries.clone()), quotas, redis, fallback, metrics }
     }
 
     pub fn redis(&self) -> Option<&redis::RedisCounters> {
@@ -146,6 +154,26 @@ impl Limits {
         }
     }
 
+    /// Drops a deleted key's state: its rate cells, its quota counters (their stored rows went
+    /// with the key) and, when clustered, its counters in Redis.
+    pub async fn forget(&self, key_hash: &KeyHash) {
+        let key_hash = key_hash.as_str();
+        self.quotas.forget(key_hash).await;
+        self.rate.forget(key_hash);
+        if let Some(redis) = &self.redis {
+            if let Err(e) = redis.reset(key_hash).await {
+                tracing::warn!(%key_hash, "counters not dropped in Redis: {e}");
+                redis.mark_down(&e);
+            }
+        }
+    }
+
+    /// Drops the state of idle keys (see `RateLimiter::sweep` and `Quotas::sweep`); returns
+    /// how many cells and counters went.
+    pub async fn sweep(&self) -> usize {
+        self.rate.sweep(mono_nanos()) + self.quotas.sweep(crate::store::now()).await
+    }
+
     /// A key's live quota usage.
     pub async fn usage(&self, key_hash: &KeyHash, scope: &str) -> Result<Option<QuotaState>, crate::store::StoreError> {
         let key_hash = key_hash.as_str();
@@ -168,14 +196,20 @@ impl Limits {
         Ok(n)
     }
 
-    /// Flushes every `interval` until the process ends.
-    pub fn spawn_flusher(self: &Arc<Self>, interval: std::time::Duration) {
+    /// Flushes every `interval`, and sweeps idle state every `SWEEP_EVERY`, until the process
+    /// ends.
+    pub fn spawn_flusher(self: &Arc<Self>, interval: Duration) {
         let limits = Arc::clone(self);
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(interval);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut swept = std::time::Instant::now();
             loop {
                 tick.tick().await;
+                if swept.elapsed() >= SWEEP_EVERY {
+                    swept = std::time::Instant::now();
+                    limits.sweep().await;
+                }
                 let started = std::time::Instant::now();
                 match limits.flush().await {
                     Ok(n) if n > 0 => limits.metrics.observe_database("quota_flush", started.elapsed()),

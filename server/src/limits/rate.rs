@@ -7,6 +7,7 @@
 //! the rate through at a window's edge; its Redis sliding log is exact but costs a sorted set
 //! per key. The same arithmetic runs in a Redis script in cluster mode.
 
+use prometheus_client::metrics::gauge::Gauge;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::RwLock;
@@ -65,14 +66,27 @@ pub fn gcra(tat: u64, now: u64, rate: Rate) -> (Decision, Option<u64>) {
     }
 }
 
+type Cells = HashMap<Box<str>, Vec<(Box<str>, AtomicU64)>>;
+
 /// Every key's cells: per key hash, one per counter scope (a key rarely has more than one).
 /// Nested by key so that a lookup borrows the request's strings instead of building a key.
+///
+/// A cell whose TAT has passed decides exactly as a new one would (GCRA starts from
+/// `max(tat, now)`), so `sweep` drops those: only keys used within their last window stay.
 #[derive(Default)]
 pub struct RateLimiter {
-    cells: RwLock<HashMap<Box<str>, Vec<(Box<str>, AtomicU64)>>>,
+    cells: RwLock<Cells>,
+    /// How many cells there are, for `/metrics`.
+    entries: Gauge,
 }
 
 impl RateLimiter {
+    /// A limiter reporting its number of cells in `entries`.
+    pub fn new(entries: Gauge) -> Self {
+        entries.set(0);
+        Self { cells: RwLock::default(), entries }
+    }
+
     /// Checks and, if allowed, counts one request. A refused request does not move the TAT,
     /// so checking again later (throttling) needs no separate "peek".
     pub fn check(&self, key_hash: &str, scope: &str, rate: Rate, now: u64) -> Decision {
@@ -86,6 +100,7 @@ impl RateLimiter {
         let scopes = cells.entry(key_hash.into()).or_default();
         if !scopes.iter().any(|(s, _)| super::same_scope(s, scope)) {
             scopes.push((scope.into(), AtomicU64::new(0)));
+            self.entries.inc();
         }
         let cell = find(&cells, key_hash, scope).expect("just inserted");
         take(cell, rate, now)
@@ -93,11 +108,42 @@ impl RateLimiter {
 
     /// Forgets a key's cells (it was changed or deleted).
     pub fn forget(&self, key_hash: &str) {
-        self.cells.write().unwrap_or_else(|e| e.into_inner()).remove(key_hash);
+        if let Some(scopes) = self.cells.write().unwrap_or_else(|e| e.into_inner()).remove(key_hash) {
+            self.entries.dec_by(scopes.len() as i64);
+        }
+    }
+
+    /// Drops the cells whose TAT is not after `now`: they hold nothing a new cell would not.
+    /// Found under the read lock, so requests are held up only while the idle ones are removed.
+    /// Returns how many went.
+    pub fn sweep(&self, now: u64) -> usize {
+        let idle = |scopes: &[(Box<str>, AtomicU64)]| scopes.iter().all(|(_, c)| c.load(Ordering::Acquire) <= now);
+        let candidates: Vec<Box<str>> = {
+            let cells = self.cells.read().unwrap_or_else(|e| e.into_inner());
+            cells.iter().filter(|(_, scopes)| idle(scopes)).map(|(k, _)| k.clone()).collect()
+        };
+        if candidates.is_empty() {
+            return 0;
+        }
+        let mut cells = self.cells.write().unwrap_or_else(|e| e.into_inner());
+        let mut dropped = 0;
+        for k in candidates {
+            // Checked again: a request may have used it meanwhile.
+            if cells.get(&k).is_some_and(|scopes| idle(scopes)) {
+                dropped += cells.remove(&k).map_or(0, |scopes| scopes.len());
+            }
+        }
+        self.entries.dec_by(dropped as i64);
+        dropped
+    }
+
+    /// How many cells there are.
+    pub fn count(&self) -> usize {
+        self.cells.read().unwrap_or_else(|e| e.into_inner()).values().map(Vec::len).sum()
     }
 }
 
-fn find<'a>(cells: &'a HashMap<Box<str>, Vec<(Box<str>, AtomicU64)>>, key_hash: &str, scope: &str) -> Option<&'a AtomicU64> {
+fn find<'a>(cells: &'a Cells, key_hash: &str, scope: &str) -> Option<&'a AtomicU64> {
     cells.get(key_hash)?.iter().find(|(s, _)| super::same_scope(s, scope)).map(|(_, c)| c)
 }
 
@@ -161,5 +207,25 @@ mod tests {
         assert!(!rl.check("a", "", r, SEC).allowed);
         rl.forget("a");
         assert!(rl.check("a", "", r, SEC).allowed);
+    }
+
+    #[test]
+    fn idle_cells_are_swept_and_decide_as_before() {
+        let entries = Gauge::default();
+        let rl = RateLimiter::new(entries.clone());
+        let r = Rate { rate: 2.0, per: 10.0 };
+        assert!(rl.check("busy", "", r, SEC).allowed);
+        assert!(rl.check("busy", "api-1", r, SEC).allowed);
+        assert!(rl.check("idle", "", r, SEC).allowed);
+        assert_eq!((rl.count(), entries.get()), (3, 3));
+        // Within the window nothing is idle: a sweep would forget a request.
+        assert_eq!(rl.sweep(5 * SEC), 0);
+        assert!(rl.check("busy", "", r, 6 * SEC + 1).allowed);
+        assert_eq!(rl.sweep(6 * SEC), 1);
+        assert_eq!((rl.count(), entries.get()), (2, 2));
+        assert!(rl.check("busy", "", r, 6 * SEC + 1).allowed);
+        assert!(!rl.check("busy", "", r, 6 * SEC + 1).allowed, "the busy key kept its count");
+        rl.forget("busy");
+        assert_eq!((rl.count(), entries.get()), (0, 0));
     }
 }

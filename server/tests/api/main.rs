@@ -7,6 +7,7 @@ mod support;
 
 mod admin;
 mod analytics;
+mod bounded;
 mod api_auth;
 mod apis;
 mod bulk;
