@@ -6,9 +6,10 @@ figures. Needs a build of the binary (release: scripts/build --release; or PORTC
 
     bench/bulk.py [--keys 10000] [--threads 8] [--chunk 10000] [--database-url postgres://...]
 """
-import argparse, http.client, json, os, shutil, subprocess, sys, tempfile, threading, time
+import argparse, http.client, json, os, subprocess, sys, tempfile, threading, time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+import benchlib
+from benchlib import ROOT
 
 
 def request(conn, method, path, body, headers, content_type="application/json"):
@@ -29,23 +30,12 @@ def main():
     ap.add_argument("--database-url")
     args = ap.parse_args()
 
-    binary = os.environ.get("PORTCULLIS_BIN") or os.path.join(
-        os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target"), "release/portcullis")
-    if not os.path.exists(binary):
-        sys.exit("build first: scripts/build --release (or set PORTCULLIS_BIN)")
-    data = tempfile.mkdtemp(prefix="portcullis-bench-bulk-")
-    env = dict(os.environ, PORTCULLIS_LISTEN=f"127.0.0.1:{args.port}", PORTCULLIS_GATEWAY_LISTEN=f"127.0.0.1:{args.port + 1}",
-               PORTCULLIS_DATA_DIR=data, PORTCULLIS_BCRYPT_COST="4", RUST_LOG="warn",
-               PORTCULLIS_UPSTREAM_ALLOW="127.0.0.0/8")
-    if args.database_url:
-        env["PORTCULLIS_DATABASE_URL"] = args.database_url
+    binary = benchlib.binary()
+    data = tempfile.mkdtemp(prefix="portcullis-bench-")
+    env = benchlib.environment(args.port, data, args.database_url)
     server = None
     try:
-        setup = subprocess.run([binary, "provision", "--name", "Bench", "--listen-path", "/bulk-bench/",
-                                "--target-url", "http://127.0.0.1:9"], cwd=ROOT, env=env, capture_output=True, text=True)
-        if setup.returncode != 0:
-            sys.exit(f"portcullis provision failed: {setup.stderr}")
-        setup = json.loads(setup.stdout)
+        setup = benchlib.provision(binary, env, "/bulk-bench/")
         org, cred, api = setup["org_id"], setup["credential"], setup["api_id"]
 
         def body(i):
@@ -65,13 +55,7 @@ def main():
             sys.exit(f"import failed: {done.stderr[-500:]}")
         print(f"portcullis keys import:  {args.keys} keys in {elapsed:6.2f} s: {args.keys / elapsed:8.0f} keys/s (process start included)")
 
-        server = subprocess.Popen([binary, "serve"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
-        for _ in range(100):
-            try:
-                http.client.HTTPConnection("127.0.0.1", args.port).request("GET", "/health")
-                break
-            except OSError:
-                time.sleep(0.1)
+        server = benchlib.start(binary, env, args.port)
         auth = {"Authorization": cred}
 
         def one_by_one(start):
@@ -95,10 +79,7 @@ def main():
         bulk = created / (time.perf_counter() - t)
         print(f"POST /api/keys/bulk:     {created} keys, {bulk:8.0f} keys/s ({args.chunk} lines a request): {bulk / single:.1f}x")
     finally:
-        if server:
-            server.terminate()
-            server.wait()
-        shutil.rmtree(data, ignore_errors=True)
+        benchlib.stop(server, data)
 
 
 if __name__ == "__main__":

@@ -8,9 +8,9 @@ build in PORTCULLIS_BIN.
 Every figure comes with a baseline measured in the same run (GET /health on the same server),
 so runs on different machines can be compared as ratios.
 """
-import argparse, http.client, json, os, shutil, statistics, subprocess, sys, tempfile, threading, time
+import argparse, http.client, json, statistics, tempfile, threading, time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+import benchlib
 
 
 def request(conn, method, path, body=None, headers=None):
@@ -43,33 +43,14 @@ def main():
     ap.add_argument("--database-url")
     args = ap.parse_args()
 
-    binary = os.environ.get("PORTCULLIS_BIN") or os.path.join(
-        os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target"), "release/portcullis")
-    if not os.path.exists(binary):
-        sys.exit("build first: scripts/build --release")
+    binary = benchlib.binary()
     data = tempfile.mkdtemp(prefix="portcullis-bench-")
-    env = dict(os.environ, PORTCULLIS_LISTEN=f"127.0.0.1:{args.port}", PORTCULLIS_GATEWAY_LISTEN=f"127.0.0.1:{args.port + 1}",
-               PORTCULLIS_DATA_DIR=data, PORTCULLIS_BCRYPT_COST="4", RUST_LOG="warn",
-               PORTCULLIS_UPSTREAM_ALLOW="127.0.0.0/8")
-    if args.database_url:
-        env["PORTCULLIS_DATABASE_URL"] = args.database_url
+    env = benchlib.environment(args.port, data, args.database_url)
     server = None
     try:
-        # Organisation, user and API, before the server starts (as bench/cluster.sh and the
-        # process tests do); the keys are then created through the REST API, which is measured.
-        setup = subprocess.run([binary, "provision", "--name", "Bench", "--listen-path", "/bench/",
-                                "--target-url", "http://127.0.0.1:9"], cwd=ROOT, env=env, capture_output=True, text=True)
-        if setup.returncode != 0:
-            sys.exit(f"portcullis provision failed: {setup.stderr}")
-        setup = json.loads(setup.stdout)
+        setup = benchlib.provision(binary, env, "/bench/")
         cred, api = setup["credential"], setup["api_id"]
-        server = subprocess.Popen([binary, "serve"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
-        for _ in range(100):
-            try:
-                request(http.client.HTTPConnection("127.0.0.1", args.port), "GET", "/health")
-                break
-            except OSError:
-                time.sleep(0.1)
+        server = benchlib.start(binary, env, args.port)
         auth = {"Authorization": cred}
 
         hashes = [None] * args.keys
@@ -105,10 +86,7 @@ def main():
             med, p99 = timed(args.port, path, auth, 100)
             print(f"{name:28} {med:10.2f} {p99:8.2f} {med / base:9.1f}")
     finally:
-        if server:
-            server.terminate()
-            server.wait()
-        shutil.rmtree(data, ignore_errors=True)
+        benchlib.stop(server, data)
 
 
 if __name__ == "__main__":
