@@ -103,11 +103,7 @@ async fn deleted_keys_leave_no_limiter_state(db: Db) {
 
 async fn a_flood_of_unknown_keys_leaves_the_working_set_cached(db: Db) {
     let Some(app) = spawn_app(db).await else { return };
-    let up = spawn_upstream().await;
-    let c = app.caller("Acme").await;
-    let api = app.create_gateway_api(&c, "/f/", &up, json!({})).await;
-    let k = app.create_key(&c, json!({ "access_rights": rights(&api, "Default") })).await;
-    let key = k["key_id"].as_str().unwrap().to_owned();
+    let KeyedApi { key, .. } = app.keyed_api("/f/").await;
     assert_eq!(call(&app, "/f/", &key).await, StatusCode::OK);
     let (hits, misses) = (metric(&app, HITS).await, metric(&app, MISSES).await);
     let flood = 600;

@@ -11,10 +11,7 @@ async fn refusal(resp: reqwest::Response, status: StatusCode, message: &str) {
 
 async fn proxies_with_a_valid_key(db: Db) {
     let Some(app) = spawn_app(db).await else { return };
-    let up = spawn_upstream().await;
-    let c = app.caller("Acme").await;
-    let api = app.create_gateway_api(&c, "/orders/", &up, json!({})).await;
-    let key = app.create_key(&c, json!({ "access_rights": rights(&api, "Default") })).await["key_id"].as_str().unwrap().to_owned();
+    let KeyedApi { upstream: up, caller: c, key, .. } = app.keyed_api("/orders/").await;
 
     let resp = app
         .client
@@ -446,10 +443,7 @@ async fn analytics_are_recorded(db: Db) {
 /// One gateway worker, so that every client connection uses the same pool.
 async fn upstream_connections_are_kept_and_reused(db: Db) {
     let Some(app) = spawn_app_with(db, |c| c.gateway_threads = 1).await else { return };
-    let up = spawn_upstream().await;
-    let c = app.caller("Acme").await;
-    let api = app.create_gateway_api(&c, "/pool/", &up, json!({})).await;
-    let key = app.create_key(&c, json!({ "access_rights": rights(&api, "Default") })).await["key_id"].as_str().unwrap().to_owned();
+    let KeyedApi { key, .. } = app.keyed_api("/pool/").await;
     let peer = |resp: &reqwest::Response| resp.headers()["x-upstream-peer"].to_str().unwrap().to_owned();
     let get = |path: &str| app.client.get(app.gw(path)).header("Authorization", &key);
 

@@ -282,6 +282,15 @@ impl TestApp {
     }
 }
 
+/// What [`TestApp::keyed_api`] made.
+pub struct KeyedApi {
+    /// The upstream's base URL.
+    pub upstream: String,
+    pub caller: Caller,
+    pub key: String,
+    pub hash: String,
+}
+
 /// Access rights for one API and version.
 pub fn rights(api_id: &str, version: &str) -> Value {
     json!({ api_id: { "api_id": api_id, "versions": [version] } })
@@ -294,6 +303,17 @@ impl TestApp {
 
     /// Registers an API in front of `upstream` and returns its api_id. `extra` is merged into
     /// the definition (auth mode, versions, ...).
+    /// The usual start of a gateway test: a fresh upstream, the organisation "Acme", an API at
+    /// `listen_path` in front of the upstream, and a key for it.
+    pub async fn keyed_api(&self, listen_path: &str) -> KeyedApi {
+        let upstream = spawn_upstream().await;
+        let caller = self.caller("Acme").await;
+        let api = self.create_gateway_api(&caller, listen_path, &upstream, json!({})).await;
+        let created = self.create_key(&caller, json!({ "access_rights": rights(&api, "Default") })).await;
+        let (key, hash) = (created["key_id"].as_str().unwrap().to_owned(), created["key_hash"].as_str().unwrap().to_owned());
+        KeyedApi { upstream, caller, key, hash }
+    }
+
     pub async fn create_gateway_api(&self, c: &Caller, listen_path: &str, upstream: &str, extra: Value) -> String {
         let mut def = json!({ "name": listen_path, "proxy": { "listen_path": listen_path, "target_url": upstream, "strip_listen_path": true },
                               "version_data": { "not_versioned": true } });

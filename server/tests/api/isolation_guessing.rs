@@ -137,11 +137,7 @@ async fn unknown_user_answers_like_a_wrong_password(db: Db) {
 
 async fn random_key_flood_does_not_evict_a_valid_key(db: Db) {
     let Some(app) = spawn_app(db).await else { return };
-    let up = spawn_upstream().await;
-    let c = app.caller("Acme").await;
-    let api = app.create_gateway_api(&c, "/flood/", &up, json!({})).await;
-    let created = app.create_key(&c, json!({ "access_rights": rights(&api, "Default") })).await;
-    let (key, hash) = (created["key_id"].as_str().unwrap().to_owned(), created["key_hash"].as_str().unwrap().to_owned());
+    let KeyedApi { key, hash, .. } = app.keyed_api("/flood/").await;
     let hash = app::model::KeyHash::parse_hex(&hash).unwrap();
     let app = &app;
     let call = |k: String| async move { app.client.get(app.gw("/flood/x")).header("Authorization", k).send().await.unwrap().status() };

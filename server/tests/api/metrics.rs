@@ -3,7 +3,6 @@
 
 use crate::helpers::*;
 use reqwest::StatusCode;
-use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 
 const OPEN_METRICS: &str = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
@@ -51,11 +50,8 @@ fn assert_described(text: &str, open_metrics: bool) -> BTreeSet<String> {
 async fn every_family_has_help_and_type(db: Db) {
     let Some(app) = spawn_app(db).await else { return };
     // Traffic, so that the families with labels have samples too.
-    let up = spawn_upstream().await;
-    let c = app.caller("Acme").await;
-    let api = app.create_gateway_api(&c, "/m/", &up, json!({})).await;
-    let key = app.create_key(&c, json!({ "access_rights": rights(&api, "Default") })).await;
-    let key = key["key_id"].as_str().unwrap();
+    let KeyedApi { key, .. } = app.keyed_api("/m/").await;
+    let key = key.as_str();
     assert_eq!(app.client.get(app.gw("/m/")).header("Authorization", key).send().await.unwrap().status(), StatusCode::OK);
     assert_eq!(app.client.get(app.gw("/m/")).header("Authorization", "nonsense").send().await.unwrap().status(), StatusCode::FORBIDDEN);
 
