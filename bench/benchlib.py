@@ -1,6 +1,6 @@
 """What the Python benchmarks share: finding the binary, the server's environment, provisioning
 an organisation, user and API with `portcullis provision`, and starting and stopping the server."""
-import http.client, json, os, shutil, subprocess, sys, time
+import argparse, http.client, json, os, shutil, subprocess, sys, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -53,3 +53,25 @@ def stop(server, data):
         server.terminate()
         server.wait()
     shutil.rmtree(data, ignore_errors=True)
+
+
+def arguments(keys, port, extra=None):
+    """The options every Python benchmark takes (`extra` adds its own), parsed."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--keys", type=int, default=keys)
+    ap.add_argument("--threads", type=int, default=8, help="client threads for one-by-one requests")
+    ap.add_argument("--port", type=int, default=port, help="the dashboard's port (the gateway's is the next)")
+    ap.add_argument("--database-url", help="postgres://... (default: SQLite in a temporary folder)")
+    if extra:
+        extra(ap)
+    return ap.parse_args()
+
+
+
+def prepare(args, listen_path):
+    """The binary, a temporary data folder, the server's environment, and what provisioning an
+    organisation, user and API at `listen_path` printed."""
+    bin_path = binary()
+    data = tempfile.mkdtemp(prefix="portcullis-bench-")
+    env = environment(args.port, data, args.database_url)
+    return bin_path, data, env, provision(bin_path, env, listen_path)

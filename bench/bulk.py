@@ -6,7 +6,7 @@ figures. Needs a build of the binary (release: scripts/build --release; or PORTC
 
     bench/bulk.py [--keys 10000] [--threads 8] [--chunk 10000] [--database-url postgres://...]
 """
-import argparse, http.client, json, os, subprocess, sys, tempfile, threading, time
+import http.client, json, os, subprocess, sys, threading, time
 
 import benchlib
 from benchlib import ROOT
@@ -22,20 +22,12 @@ def request(conn, method, path, body, headers, content_type="application/json"):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--keys", type=int, default=10_000)
-    ap.add_argument("--threads", type=int, default=8)
-    ap.add_argument("--chunk", type=int, default=10_000, help="keys per bulk request")
-    ap.add_argument("--port", type=int, default=3960)
-    ap.add_argument("--database-url")
-    args = ap.parse_args()
+    chunk = lambda ap: ap.add_argument("--chunk", type=int, default=10_000, help="keys per bulk request")
+    args = benchlib.arguments(keys=10_000, port=3960, extra=chunk)
 
-    binary = benchlib.binary()
-    data = tempfile.mkdtemp(prefix="portcullis-bench-")
-    env = benchlib.environment(args.port, data, args.database_url)
+    binary, data, env, setup = benchlib.prepare(args, "/bulk-bench/")
     server = None
     try:
-        setup = benchlib.provision(binary, env, "/bulk-bench/")
         org, cred, api = setup["org_id"], setup["credential"], setup["api_id"]
 
         def body(i):

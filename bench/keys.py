@@ -8,7 +8,7 @@ build in PORTCULLIS_BIN.
 Every figure comes with a baseline measured in the same run (GET /health on the same server),
 so runs on different machines can be compared as ratios.
 """
-import argparse, http.client, json, statistics, tempfile, threading, time
+import http.client, json, statistics, threading, time
 
 import benchlib
 
@@ -36,19 +36,11 @@ def timed(port, path, headers, n):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--keys", type=int, default=100_000)
-    ap.add_argument("--threads", type=int, default=8)
-    ap.add_argument("--port", type=int, default=3950)
-    ap.add_argument("--database-url")
-    args = ap.parse_args()
+    args = benchlib.arguments(keys=100_000, port=3950)
 
-    binary = benchlib.binary()
-    data = tempfile.mkdtemp(prefix="portcullis-bench-")
-    env = benchlib.environment(args.port, data, args.database_url)
+    binary, data, env, setup = benchlib.prepare(args, "/bench/")
     server = None
     try:
-        setup = benchlib.provision(binary, env, "/bench/")
         cred, api = setup["credential"], setup["api_id"]
         server = benchlib.start(binary, env, args.port)
         auth = {"Authorization": cred}
