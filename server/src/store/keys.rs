@@ -341,6 +341,22 @@ fn filter_sql(f: &KeyFilter, binds: &mut Vec<Bind>) -> String {
 const COLUMNS: &str = "key_hash, org_id, key_id, basic_username, alias, is_inactive, expires, session, hmac_secret, created_at, updated_at";
 
 type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
+type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// Binds a key row's values in the order of `COLUMNS`: one insert and the batched one share it.
+fn bind_key<'q>(q: Query<'q>, k: &'q KeyRow) -> Query<'q> {
+    q.bind(k.key_hash.as_str())
+        .bind(k.org_id.as_str())
+        .bind(&k.key_id)
+        .bind(&k.basic_username)
+        .bind(&k.alias)
+        .bind(k.is_inactive as i64)
+        .bind(k.expires)
+        .bind(&k.session)
+        .bind(&k.hmac_secret)
+        .bind(k.created_at)
+        .bind(k.updated_at)
+}
 
 async fn write_index(tx: &mut Tx<'_>, key_hash: &KeyHash, index: &KeyIndex) -> Result<(), sqlx::Error> {
     for table in ["key_apis", "key_tags", "key_policies"] {
@@ -367,23 +383,8 @@ async fn write_index(tx: &mut Tx<'_>, key_hash: &KeyHash, index: &KeyIndex) -> R
 impl Store {
     pub async fn insert_key(&self, k: &KeyRow, index: &KeyIndex) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query(&format!(
-            "INSERT INTO keys ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-        ))
-        .bind(k.key_hash.as_str())
-        .bind(k.org_id.as_str())
-        .bind(&k.key_id)
-        .bind(&k.basic_username)
-        .bind(&k.alias)
-        .bind(k.is_inactive as i64)
-        .bind(k.expires)
-        .bind(&k.session)
-        .bind(&k.hmac_secret)
-        .bind(k.created_at)
-        .bind(k.updated_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::from_write)?;
+        let sql = format!("INSERT INTO keys ({COLUMNS}) VALUES {}", placeholders(1, 11));
+        bind_key(sqlx::query(&sql), k).execute(&mut *tx).await.map_err(StoreError::from_write)?;
         write_index(&mut tx, &k.key_hash, index).await?;
         tx.commit().await?;
         Ok(())
@@ -569,18 +570,7 @@ impl KeyWriter {
             let sql = format!("INSERT INTO keys ({COLUMNS}) VALUES {}", placeholders(chunk.len(), 11));
             let mut q = sqlx::query(&sql);
             for (k, _) in chunk {
-                q = q
-                    .bind(k.key_hash.as_str())
-                    .bind(k.org_id.as_str())
-                    .bind(&k.key_id)
-                    .bind(&k.basic_username)
-                    .bind(&k.alias)
-                    .bind(k.is_inactive as i64)
-                    .bind(k.expires)
-                    .bind(&k.session)
-                    .bind(&k.hmac_secret)
-                    .bind(k.created_at)
-                    .bind(k.updated_at);
+                q = bind_key(q, k);
             }
             q.execute(&mut *self.tx).await.map_err(StoreError::from_write)?;
         }
